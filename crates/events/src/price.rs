@@ -1,0 +1,98 @@
+//! Prices are exact decimals. The originals use Java doubles and print them with
+//! `Double.toString`, so a whole number shows as `42.0`; `Price` prints the same way
+//! for every price a shop has, without binary rounding in sums.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::Mul;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// An amount of money: an item price, a line total or an order total.
+///
+/// On the wire it is a JSON number (`42.0`), as the original producer writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Price(#[serde(with = "rust_decimal::serde::float")] Decimal);
+
+impl Price {
+    pub const ZERO: Price = Price(Decimal::ZERO);
+
+    pub fn new(value: Decimal) -> Self {
+        Price(value)
+    }
+
+    pub fn as_decimal(&self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+}
+
+impl fmt::Display for Price {
+    /// `42.0`, `1764.0`, `19.99`: trailing zeros dropped, but never the last digit after the point.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let normalized = self.0.normalize();
+        if normalized.scale() == 0 {
+            write!(f, "{normalized}.0")
+        } else {
+            write!(f, "{normalized}")
+        }
+    }
+}
+
+impl FromStr for Price {
+    type Err = rust_decimal::Error;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Decimal::from_str_exact(text.trim()).map(Price)
+    }
+}
+
+impl Mul<i64> for Price {
+    type Output = Price;
+
+    fn mul(self, count: i64) -> Price {
+        Price(self.0 * Decimal::from(count))
+    }
+}
+
+impl Sum for Price {
+    fn sum<I: Iterator<Item = Price>>(iter: I) -> Price {
+        Price(iter.map(|price| price.0).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price(text: &str) -> Price {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn whole_prices_print_like_java_doubles() {
+        assert_eq!(price("42").to_string(), "42.0");
+        assert_eq!(price("42.00").to_string(), "42.0");
+        assert_eq!((price("42.0") * 42).to_string(), "1764.0");
+        assert_eq!(Price::ZERO.to_string(), "0.0");
+    }
+
+    #[test]
+    fn fractional_prices_keep_their_digits() {
+        assert_eq!(price("19.99").to_string(), "19.99");
+        assert_eq!(price("0.50").to_string(), "0.5");
+        assert_eq!([price("0.1"), price("0.2")].into_iter().sum::<Price>().to_string(), "0.3");
+    }
+
+    #[test]
+    fn prices_are_json_numbers() {
+        assert_eq!(serde_json::to_string(&price("42")).unwrap(), "42.0");
+        assert_eq!(serde_json::from_str::<Price>("19.99").unwrap(), price("19.99"));
+        assert_eq!(serde_json::from_str::<Price>("21").unwrap(), price("21"));
+    }
+}
