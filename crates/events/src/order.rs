@@ -123,7 +123,11 @@ mod tests {
                 email: "eberhard.wolff@gmail.com".into(),
             },
             updated,
-            Address { street: "Ohlauer Str. 43".into(), zip: "10999".into(), city: "Berlin".into() },
+            Address {
+                street: "Ohlauer Str. 43".into(),
+                zip: "10999".into(),
+                city: "Berlin".into(),
+            },
             Address {
                 street: "Krischerstr. 100".into(),
                 zip: "40789".into(),
@@ -131,7 +135,11 @@ mod tests {
             },
             vec![OrderLine {
                 count: 42,
-                item: Item { item_id: 1, name: "iPod".into(), price: "42.0".parse().unwrap() },
+                item: Item {
+                    item_id: 1,
+                    name: "iPod".into(),
+                    price: "42.0".parse().unwrap(),
+                },
             }],
         )
     }
@@ -158,7 +166,10 @@ mod tests {
     #[test]
     fn says_which_field_is_missing() {
         let error = OrderPlaced::from_json(br#"{"id":1,"customer":{"customerId":1}}"#).unwrap_err();
-        assert!(error.to_string().contains("missing field `name`"), "{error}");
+        assert!(
+            error.to_string().contains("missing field `name`"),
+            "{error}"
+        );
         assert!(OrderPlaced::from_json(b"not json").is_err());
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 /// An amount of money: an item price, a line total or an order total.
 ///
 /// On the wire it is a JSON number (`42.0`), as the original producer writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Price(#[serde(with = "rust_decimal::serde::float")] Decimal);
 
 impl Price {
@@ -86,13 +88,22 @@ mod tests {
     fn fractional_prices_keep_their_digits() {
         assert_eq!(price("19.99").to_string(), "19.99");
         assert_eq!(price("0.50").to_string(), "0.5");
-        assert_eq!([price("0.1"), price("0.2")].into_iter().sum::<Price>().to_string(), "0.3");
+        assert_eq!(
+            [price("0.1"), price("0.2")]
+                .into_iter()
+                .sum::<Price>()
+                .to_string(),
+            "0.3"
+        );
     }
 
     #[test]
     fn prices_are_json_numbers() {
         assert_eq!(serde_json::to_string(&price("42")).unwrap(), "42.0");
-        assert_eq!(serde_json::from_str::<Price>("19.99").unwrap(), price("19.99"));
+        assert_eq!(
+            serde_json::from_str::<Price>("19.99").unwrap(),
+            price("19.99")
+        );
         assert_eq!(serde_json::from_str::<Price>("21").unwrap(), price("21"));
     }
 }

@@ -126,7 +126,15 @@ mod tests {
 
     #[test]
     fn writes_epoch_milliseconds() {
-        assert_eq!(serde_json::to_string(&EpochMillis(1685092812351)).unwrap(), "1685092812351");
-        assert_eq!(serde_json::from_str::<EpochMillis>("1685092812351").unwrap().0, 1685092812351);
+        assert_eq!(
+            serde_json::to_string(&EpochMillis(1685092812351)).unwrap(),
+            "1685092812351"
+        );
+        assert_eq!(
+            serde_json::from_str::<EpochMillis>("1685092812351")
+                .unwrap()
+                .0,
+            1685092812351
+        );
     }
 }

@@ -1,1 +1,17 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod consumer;
+mod dead_letter;
+mod probe;
+mod publisher;
+mod settings;
+mod topics;
+
+pub use consumer::{ConsumerSettings, ConsumerStatus, run_consumer};
+pub use probe::BrokerProbe;
+pub use publisher::KafkaPublisher;
+pub use settings::{KafkaSettings, SettingsError};
+pub use topics::ensure_topic;
+
+/// The error type of rdkafka, re-exported so that callers need not depend on rdkafka.
+pub use rdkafka::error::KafkaError;

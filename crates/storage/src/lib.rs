@@ -1,1 +1,13 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod database;
+mod errors;
+pub mod params;
+mod redact;
+
+pub use database::{Backend, Database, DatabaseSettings, Migrations};
+pub use errors::is_transient;
+pub use redact::redact_url;
+
+/// The pool type every service uses: sqlx's `Any`, so one query serves both backends.
+pub use sqlx::AnyPool as Pool;

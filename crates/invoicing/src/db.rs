@@ -1,0 +1,175 @@
+//! The invoicing service's queries: storing an invoice once, listing and showing invoices.
+
+use anyhow::Context;
+use orderflow_events::{Address, EpochMillis, OrderPlaced, Price};
+use orderflow_storage::{Database, params};
+use orderflow_transport::Applied;
+use sqlx::Row;
+
+/// How many invoices the list page shows at most, newest first.
+pub const LIST_LIMIT: i64 = 500;
+
+#[derive(Debug, Clone)]
+pub struct InvoiceSummary {
+    pub id: i64,
+    pub customer: String,
+    pub total_amount: Price,
+}
+
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer: String,
+    pub email: String,
+    pub updated: EpochMillis,
+    pub address: Address,
+    pub lines: Vec<InvoiceLine>,
+    pub total_amount: Price,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvoiceLine {
+    pub count: i64,
+    pub item_id: i64,
+    pub item_name: String,
+    pub price: Price,
+}
+
+impl InvoiceLine {
+    pub fn total_price(&self) -> Price {
+        self.price * self.count
+    }
+}
+
+/// Stores the invoice for `order` with its lines and total in one transaction, unless an invoice
+/// with that id exists: then nothing changes (the first copy wins).
+pub async fn store_invoice(db: &Database, order: &OrderPlaced) -> Result<Applied, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let (customer, address) = (&order.customer, &order.billing_address);
+    let inserted = sqlx::query(
+        "INSERT INTO invoice (id, customer_id, customer_name, customer_firstname, customer_email, \
+         updated_ms, street, zip, city, total_amount, received_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(order.id)
+    .bind(customer.customer_id)
+    .bind(&customer.name)
+    .bind(&customer.firstname)
+    .bind(&customer.email)
+    .bind(order.updated.0)
+    .bind(&address.street)
+    .bind(&address.zip)
+    .bind(&address.city)
+    .bind(order.total_price().to_string())
+    .bind(EpochMillis::now().0)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        tx.rollback().await?;
+        tracing::info!("Invoice id {} already exists - ignored", order.id);
+        return Ok(Applied::AlreadyPresent);
+    }
+    if !order.order_line.is_empty() {
+        let insert = format!(
+            "INSERT INTO invoice_line (invoice_id, line_no, count, item_id, item_name, price) VALUES {}",
+            params::value_rows(order.order_line.len(), 6)
+        );
+        let mut lines = sqlx::query(&insert);
+        for (line_no, line) in order.order_line.iter().enumerate() {
+            lines = lines
+                .bind(order.id)
+                .bind(line_no as i64)
+                .bind(line.count)
+                .bind(line.item.item_id)
+                .bind(&line.item.name)
+                .bind(line.item.price.to_string());
+        }
+        lines.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    tracing::debug!(order_id = order.id, "Invoice stored.");
+    Ok(Applied::Created)
+}
+
+/// The newest invoices first, at most [`LIST_LIMIT`], and how many there are in all.
+pub async fn list_invoices(db: &Database) -> anyhow::Result<(Vec<InvoiceSummary>, i64)> {
+    let invoices = sqlx::query(
+        "SELECT id, customer_firstname, customer_name, total_amount FROM invoice \
+         ORDER BY id DESC LIMIT $1",
+    )
+    .bind(LIST_LIMIT)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to list invoices")?
+    .iter()
+    .map(|row| {
+        let firstname: String = row.try_get("customer_firstname")?;
+        let name: String = row.try_get("customer_name")?;
+        Ok(InvoiceSummary {
+            id: row.try_get("id")?,
+            customer: format!("{firstname} {name}"),
+            total_amount: parse_price(row.try_get("total_amount")?)?,
+        })
+    })
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM invoice")
+        .fetch_one(db.pool())
+        .await
+        .context("failed to count invoices")?
+        .try_get("n")?;
+    Ok((invoices, total))
+}
+
+pub async fn load_invoice(db: &Database, id: i64) -> anyhow::Result<Option<Invoice>> {
+    let Some(row) = sqlx::query(
+        "SELECT id, customer_id, customer_name, customer_firstname, customer_email, updated_ms, \
+         street, zip, city, total_amount FROM invoice WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+    .context("failed to load the invoice")?
+    else {
+        return Ok(None);
+    };
+    let lines = sqlx::query(
+        "SELECT count, item_id, item_name, price FROM invoice_line WHERE invoice_id = $1 ORDER BY line_no",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to load the invoice's lines")?
+    .iter()
+    .map(|line| {
+        Ok(InvoiceLine {
+            count: line.try_get("count")?,
+            item_id: line.try_get("item_id")?,
+            item_name: line.try_get("item_name")?,
+            price: parse_price(line.try_get("price")?)?,
+        })
+    })
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    let firstname: String = row.try_get("customer_firstname")?;
+    let name: String = row.try_get("customer_name")?;
+    Ok(Some(Invoice {
+        id: row.try_get("id")?,
+        customer_id: row.try_get("customer_id")?,
+        customer: format!("{firstname} {name}"),
+        email: row.try_get("customer_email")?,
+        updated: EpochMillis(row.try_get("updated_ms")?),
+        address: Address {
+            street: row.try_get("street")?,
+            zip: row.try_get("zip")?,
+            city: row.try_get("city")?,
+        },
+        lines,
+        total_amount: parse_price(row.try_get("total_amount")?)?,
+    }))
+}
+
+fn parse_price(text: String) -> anyhow::Result<Price> {
+    text.parse()
+        .with_context(|| format!("stored amount `{text}` is not a decimal"))
+}

@@ -1,0 +1,67 @@
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use orderflow_consumer::{ConsumerService, ConsumerServiceSettings, ConsumerState};
+use orderflow_kafka::{ConsumerSettings, KafkaSettings};
+use orderflow_storage::{DatabaseSettings, Migrations};
+use tokio_util::sync::CancellationToken;
+
+use crate::handler::InvoiceProjector;
+use crate::routes;
+
+/// The name of the service, its consumer group and its PostgreSQL schema.
+pub const SERVICE: &str = "invoicing";
+/// The port invoicing listens on unless told otherwise (contract section 1).
+pub const DEFAULT_PORT: u16 = 8083;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: &POSTGRES_MIGRATIONS,
+    sqlite: &SQLITE_MIGRATIONS,
+};
+
+/// Invoicing's settings with the contract's defaults: port 8083, schema and group `invoicing`.
+pub fn default_settings(
+    database_url: impl Into<String>,
+    kafka: KafkaSettings,
+) -> ConsumerServiceSettings {
+    ConsumerServiceSettings {
+        bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: DEFAULT_PORT,
+        database: DatabaseSettings::new(database_url, SERVICE),
+        consumer: ConsumerSettings::new(kafka, SERVICE),
+    }
+}
+
+/// A built invoicing service. `run_until` runs it.
+#[derive(Debug)]
+pub struct Application {
+    service: ConsumerService,
+}
+
+impl Application {
+    pub async fn build(settings: ConsumerServiceSettings) -> anyhow::Result<Self> {
+        Ok(Application {
+            service: ConsumerService::build(SERVICE, settings, MIGRATIONS).await?,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.service.port()
+    }
+
+    pub fn state(&self) -> &ConsumerState {
+        self.service.state()
+    }
+
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let handler = Arc::new(InvoiceProjector {
+            db: self.service.state().db.clone(),
+        });
+        self.service
+            .run_until(routes::router(), handler, shutdown)
+            .await
+    }
+}

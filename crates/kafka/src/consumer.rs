@@ -1,0 +1,348 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use orderflow_events::OrderPlaced;
+use orderflow_transport::{Applied, HandleError, OrderEventHandler};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{ClientContext, Message, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::KafkaSettings;
+use crate::dead_letter::DeadLetters;
+
+/// One consumer group member's configuration.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    pub kafka: KafkaSettings,
+    /// `shipping` or `invoicing`: every instance of a service shares its group, so each record
+    /// is handled by exactly one instance of each service.
+    pub group_id: String,
+    /// How long the group waits for a silent member (one killed with `kill -9`) before handing
+    /// its partitions to the others.
+    pub session_timeout: Duration,
+}
+
+impl ConsumerSettings {
+    pub fn new(kafka: KafkaSettings, group_id: impl Into<String>) -> Self {
+        ConsumerSettings {
+            kafka,
+            group_id: group_id.into(),
+            session_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a running consumer is doing, for health pages and tests. Shared with the consumer task.
+#[derive(Debug, Default)]
+pub struct ConsumerStatus {
+    assigned: Mutex<BTreeSet<i32>>,
+    applied: AtomicU64,
+    duplicates: AtomicU64,
+    parked: AtomicU64,
+    waiting_for_topic: AtomicBool,
+}
+
+impl ConsumerStatus {
+    /// The partitions this member owns now, ascending.
+    pub fn assigned_partitions(&self) -> Vec<i32> {
+        self.assigned
+            .lock()
+            .expect("status lock")
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Records whose effect was stored by this member.
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Relaxed)
+    }
+
+    /// Records that were already applied before (redeliveries, duplicates).
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates.load(Ordering::Relaxed)
+    }
+
+    /// Records parked on the dead-letter topic.
+    pub fn parked(&self) -> u64 {
+        self.parked.load(Ordering::Relaxed)
+    }
+
+    /// Whether the subscribed topic does not exist (yet).
+    pub fn waiting_for_topic(&self) -> bool {
+        self.waiting_for_topic.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs one member of `settings.group_id` until `shutdown` is cancelled, handing every record of
+/// the topic to `handler`.
+///
+/// A record's offset is stored only after `handler` committed its effect (or after the record
+/// was parked on the dead-letter topic); stored offsets are committed every second, before
+/// partitions are revoked, and on shutdown. So a crash repeats at most the records since the
+/// last commit, and the handler's idempotence makes the repetition harmless.
+pub async fn run_consumer(
+    settings: ConsumerSettings,
+    handler: Arc<dyn OrderEventHandler>,
+    status: Arc<ConsumerStatus>,
+    shutdown: CancellationToken,
+) -> Result<(), KafkaError> {
+    let context = GroupContext {
+        group: settings.group_id.clone(),
+        status: Arc::clone(&status),
+    };
+    let consumer: StreamConsumer<GroupContext> = settings
+        .kafka
+        .client_config(&format!("orderflow-{}", settings.group_id))
+        .set("group.id", &settings.group_id)
+        .set("auto.offset.reset", "earliest")
+        // Offsets are stored by us, after the effect is committed; librdkafka's own storing on
+        // delivery to the application is what skips records on close (see kafka-brokers.md).
+        .set("enable.auto.offset.store", "false")
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set(
+            "session.timeout.ms",
+            settings.session_timeout.as_millis().to_string(),
+        )
+        .set(
+            "heartbeat.interval.ms",
+            (settings.session_timeout.as_millis() / 4).to_string(),
+        )
+        .set("allow.auto.create.topics", "false")
+        .create_with_context(context)?;
+    consumer.subscribe(&[&settings.kafka.topic])?;
+    let dead_letters = DeadLetters::new(&settings.kafka, &settings.group_id)?;
+    tracing::info!(
+        group = %settings.group_id,
+        topic = %settings.kafka.topic,
+        brokers = %settings.kafka.brokers,
+        "Consumer started."
+    );
+
+    let member = Member {
+        handler,
+        status,
+        dead_letters,
+        shutdown: shutdown.clone(),
+    };
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            received = consumer.recv() => received,
+        };
+        match received {
+            Ok(message) => {
+                member
+                    .status
+                    .waiting_for_topic
+                    .store(false, Ordering::Relaxed);
+                if member.process(&message).await == Outcome::Done
+                    && let Err(error) = consumer.store_offset_from_message(&message)
+                {
+                    // The partition was revoked meanwhile; its new owner sees the record
+                    // again, and the handler's idempotence absorbs the repetition.
+                    tracing::debug!(%error, "Offset not stored.");
+                }
+            }
+            Err(KafkaError::MessageConsumption(
+                RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic,
+            )) => {
+                if !member
+                    .status
+                    .waiting_for_topic
+                    .swap(true, Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        group = %settings.group_id,
+                        topic = %settings.kafka.topic,
+                        "Topic does not exist yet; waiting for it."
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(group = %settings.group_id, %error, "Consumer error."),
+        }
+    }
+
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(error) => tracing::warn!(%error, "Final offset commit failed."),
+    }
+    tracing::info!(group = %settings.group_id, "Consumer stopped.");
+    Ok(())
+}
+
+/// Whether the consumer may move past a record.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Applied, found already applied, or parked: store its offset.
+    Done,
+    /// Shutdown came while the record was still failing: leave its offset alone.
+    Interrupted,
+}
+
+struct Member {
+    handler: Arc<dyn OrderEventHandler>,
+    status: Arc<ConsumerStatus>,
+    dead_letters: DeadLetters,
+    shutdown: CancellationToken,
+}
+
+impl Member {
+    async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
+        let (partition, offset) = (message.partition(), message.offset());
+        let order = match OrderPlaced::from_json(message.payload().unwrap_or_default()) {
+            Ok(order) => order,
+            Err(error) => return self.park(message, &error.to_string()).await,
+        };
+        let mut backoff = Backoff::new();
+        loop {
+            match self.handler.handle(&order).await {
+                Ok(Applied::Created) => {
+                    self.status.applied.fetch_add(1, Ordering::Relaxed);
+                    return Outcome::Done;
+                }
+                Ok(Applied::AlreadyPresent) => {
+                    self.status.duplicates.fetch_add(1, Ordering::Relaxed);
+                    return Outcome::Done;
+                }
+                Err(HandleError::Transient(error)) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(
+                        order_id = order.id, partition, offset, error = %error, retry_in = ?delay,
+                        "Order could not be applied yet; retrying."
+                    );
+                    if !self.sleep(delay).await {
+                        return Outcome::Interrupted;
+                    }
+                }
+                Err(error) => {
+                    let reason = error_chain(&error);
+                    return self.park(message, &reason).await;
+                }
+            }
+        }
+    }
+
+    /// Parks the record on the dead-letter topic, retrying until the broker took it.
+    async fn park(&self, message: &BorrowedMessage<'_>, reason: &str) -> Outcome {
+        let (partition, offset) = (message.partition(), message.offset());
+        tracing::error!(partition, offset, error = %reason, "Record cannot be applied; parking it on the dead-letter topic.");
+        let mut backoff = Backoff::new();
+        loop {
+            match self.dead_letters.park(message, reason).await {
+                Ok(()) => {
+                    self.status.parked.fetch_add(1, Ordering::Relaxed);
+                    return Outcome::Done;
+                }
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(partition, offset, %error, retry_in = ?delay, "Record could not be parked yet; retrying.");
+                    if !self.sleep(delay).await {
+                        return Outcome::Interrupted;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits `delay`; `false` when shutdown came first.
+    async fn sleep(&self, delay: Duration) -> bool {
+        tokio::select! {
+            _ = self.shutdown.cancelled() => false,
+            _ = tokio::time::sleep(delay) => true,
+        }
+    }
+}
+
+/// Exponential backoff from 100 ms to 10 s.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff(Duration::from_millis(100))
+    }
+
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.0;
+        self.0 = (self.0 * 2).min(Duration::from_secs(10));
+        delay
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Logs rebalances in the contract's words and commits stored offsets before partitions leave.
+struct GroupContext {
+    group: String,
+    status: Arc<ConsumerStatus>,
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance {
+            // Commit what was processed while we still own it, so the next owner starts there.
+            match consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                Err(error) => tracing::warn!(%error, "Offset commit before revocation failed."),
+            }
+            tracing::info!(
+                "{}: partitions revoked: {}",
+                self.group,
+                describe(partitions)
+            );
+            let mut assigned = self.status.assigned.lock().expect("status lock");
+            for element in partitions.elements() {
+                assigned.remove(&element.partition());
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(
+                    "{}: partitions assigned: {}",
+                    self.group,
+                    describe(partitions)
+                );
+                let mut assigned = self.status.assigned.lock().expect("status lock");
+                assigned.extend(partitions.elements().iter().map(|e| e.partition()));
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(error) => {
+                tracing::warn!(group = %self.group, %error, "Rebalance failed.")
+            }
+        }
+    }
+}
+
+/// `[order-0, order-1, order-2]`.
+fn describe(partitions: &TopicPartitionList) -> String {
+    let mut names: Vec<(String, i32)> = partitions
+        .elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect();
+    names.sort();
+    let names: Vec<String> = names.into_iter().map(|(t, p)| format!("{t}-{p}")).collect();
+    format!("[{}]", names.join(", "))
+}

@@ -1,0 +1,67 @@
+use std::sync::Arc;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+use crate::KafkaSettings;
+
+/// Creates `topic` with `partitions` partitions when it does not exist. An existing topic is
+/// left alone; if it has fewer partitions than asked for, that is logged as a warning, because
+/// consumer instances beyond its partition count will get no work.
+pub async fn ensure_topic(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: i32,
+) -> Result<(), KafkaError> {
+    let admin: Arc<AdminClient<DefaultClientContext>> =
+        Arc::new(settings.client_config("orderflow-admin").create()?);
+    let options = AdminOptions::new()
+        .operation_timeout(Some(settings.request_timeout))
+        .request_timeout(Some(settings.request_timeout));
+    let new_topic = NewTopic::new(
+        topic,
+        partitions,
+        TopicReplication::Fixed(settings.replication_factor),
+    );
+    let results = admin.create_topics([&new_topic], &options).await?;
+    for result in results {
+        match result {
+            Ok(name) => tracing::info!(topic = %name, partitions, "Topic created."),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                let existing = partition_count(Arc::clone(&admin), topic, settings).await?;
+                if existing < partitions {
+                    tracing::warn!(
+                        topic,
+                        existing,
+                        expected = partitions,
+                        "Topic has fewer partitions than expected; extra consumer instances will idle."
+                    );
+                }
+            }
+            Err((name, code)) => {
+                tracing::warn!(topic = %name, error = %code, "Topic could not be created.");
+                return Err(KafkaError::AdminOp(code));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn partition_count(
+    admin: Arc<AdminClient<DefaultClientContext>>,
+    topic: &str,
+    settings: &KafkaSettings,
+) -> Result<i32, KafkaError> {
+    let (name, timeout) = (topic.to_owned(), settings.request_timeout);
+    // librdkafka's metadata call blocks its thread.
+    let metadata =
+        tokio::task::spawn_blocking(move || admin.inner().fetch_metadata(Some(&name), timeout))
+            .await
+            .map_err(|_| KafkaError::Canceled)??;
+    Ok(metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .map_or(0, |t| t.partitions().len() as i32))
+}

@@ -1,0 +1,300 @@
+//! The order service's queries. Portable SQL for PostgreSQL and SQLite (see orderflow-storage).
+
+use anyhow::Context;
+use orderflow_events::{
+    Address, Customer, EpochMillis, Item, OrderLine, OrderPlaced, Price, order_created_key,
+};
+use orderflow_storage::Database;
+use sqlx::{AnyConnection, Row};
+
+use crate::domain::{Invalid, NewOrder};
+
+/// The event type of an order's first event; sent as the `ce_type` header.
+pub const ORDER_CREATED: &str = "order.created";
+
+/// How many orders the list page shows at most, newest first.
+pub const LIST_LIMIT: i64 = 500;
+
+/// A row of the order list.
+#[derive(Debug, Clone)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub customer_name: String,
+    pub total_price: Price,
+}
+
+/// Why an order was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    /// The request names a customer or item that does not exist.
+    #[error("invalid order")]
+    Invalid(Invalid),
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
+}
+
+pub async fn customers(db: &Database) -> anyhow::Result<Vec<Customer>> {
+    let rows = sqlx::query("SELECT id, name, firstname, email FROM customer ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .context("failed to load customers")?;
+    Ok(rows.iter().map(customer_from_row).collect())
+}
+
+pub async fn items(db: &Database) -> anyhow::Result<Vec<Item>> {
+    let rows = sqlx::query("SELECT id, name, price FROM item ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .context("failed to load items")?;
+    rows.iter().map(item_from_row).collect()
+}
+
+/// Stores the order and its `order.created` event in one transaction: either both exist or
+/// neither does. Returns the event as it will be published.
+pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced, PlaceOrderError> {
+    let mut tx = db
+        .pool()
+        .begin()
+        .await
+        .context("failed to begin a transaction")?;
+
+    let customer = sqlx::query("SELECT id, name, firstname, email FROM customer WHERE id = $1")
+        .bind(order.customer_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("failed to load the customer")?
+        .map(|row| customer_from_row(&row));
+    let mut invalid = Invalid::default();
+    if customer.is_none() {
+        invalid
+            .0
+            .push(format!("There is no customer {}.", order.customer_id));
+    }
+    let mut lines = Vec::with_capacity(order.lines.len());
+    for (index, line) in order.lines.iter().enumerate() {
+        match find_item(&mut tx, line.item_id).await? {
+            Some(item) => lines.push(OrderLine {
+                count: line.count,
+                item,
+            }),
+            None => invalid.0.push(format!(
+                "Line {}: there is no item {}.",
+                index + 1,
+                line.item_id
+            )),
+        }
+    }
+    let Some(customer) = customer.filter(|_| invalid.0.is_empty()) else {
+        return Err(PlaceOrderError::Invalid(invalid));
+    };
+
+    let updated = EpochMillis::now();
+    let total: Price = lines.iter().map(OrderLine::total_price).sum();
+    let (ship, bill) = (&order.shipping_address, &order.billing_address);
+    let id: i64 = sqlx::query(
+        "INSERT INTO orders (customer_id, updated_ms, shipping_street, shipping_zip, shipping_city, \
+         billing_street, billing_zip, billing_city, total_price) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(customer.customer_id)
+    .bind(updated.0)
+    .bind(&ship.street)
+    .bind(&ship.zip)
+    .bind(&ship.city)
+    .bind(&bill.street)
+    .bind(&bill.zip)
+    .bind(&bill.city)
+    .bind(total.to_string())
+    .fetch_one(&mut *tx)
+    .await
+    .context("failed to insert the order")?
+    .try_get("id")
+    .context("failed to read the new order's id")?;
+
+    for (line_no, line) in lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_line (order_id, line_no, count, item_id, item_name, price) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(line_no as i64)
+        .bind(line.count)
+        .bind(line.item.item_id)
+        .bind(&line.item.name)
+        .bind(line.item.price.to_string())
+        .execute(&mut *tx)
+        .await
+        .context("failed to insert an order line")?;
+    }
+
+    let event = OrderPlaced::new(id, customer, updated, ship.clone(), bill.clone(), lines);
+    sqlx::query(
+        "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(ORDER_CREATED)
+    .bind(order_created_key(id))
+    .bind(event.to_json())
+    .bind(updated.0)
+    .execute(&mut *tx)
+    .await
+    .context("failed to insert the order's event")?;
+
+    tx.commit().await.context("failed to commit the order")?;
+    Ok(event)
+}
+
+async fn find_item(connection: &mut AnyConnection, item_id: i64) -> anyhow::Result<Option<Item>> {
+    sqlx::query("SELECT id, name, price FROM item WHERE id = $1")
+        .bind(item_id)
+        .fetch_optional(connection)
+        .await
+        .context("failed to load an item")?
+        .map(|row| item_from_row(&row))
+        .transpose()
+}
+
+/// The newest orders first, at most [`LIST_LIMIT`], and how many there are in all.
+pub async fn list_orders(db: &Database) -> anyhow::Result<(Vec<OrderSummary>, i64)> {
+    let rows = sqlx::query(
+        "SELECT o.id, c.firstname, c.name, o.total_price FROM orders o \
+         JOIN customer c ON c.id = o.customer_id ORDER BY o.id DESC LIMIT $1",
+    )
+    .bind(LIST_LIMIT)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to list orders")?;
+    let orders = rows
+        .iter()
+        .map(|row| {
+            let firstname: String = row.try_get("firstname")?;
+            let name: String = row.try_get("name")?;
+            Ok(OrderSummary {
+                id: row.try_get("id")?,
+                customer_name: format!("{firstname} {name}"),
+                total_price: parse_price(row.try_get("total_price")?)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM orders")
+        .fetch_one(db.pool())
+        .await
+        .context("failed to count orders")?
+        .try_get("n")?;
+    Ok((orders, total))
+}
+
+/// The order as the whole document consumers read (same as its event's value).
+pub async fn load_order(db: &Database, id: i64) -> anyhow::Result<Option<OrderPlaced>> {
+    let Some(row) = sqlx::query(
+        "SELECT o.id, o.updated_ms, o.shipping_street, o.shipping_zip, o.shipping_city, \
+         o.billing_street, o.billing_zip, o.billing_city, \
+         c.id AS customer_id, c.name, c.firstname, c.email \
+         FROM orders o JOIN customer c ON c.id = o.customer_id WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+    .context("failed to load the order")?
+    else {
+        return Ok(None);
+    };
+    let lines = sqlx::query(
+        "SELECT count, item_id, item_name, price FROM order_line WHERE order_id = $1 ORDER BY line_no",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to load the order's lines")?
+    .iter()
+    .map(|line| {
+        Ok(OrderLine {
+            count: line.try_get("count")?,
+            item: Item {
+                item_id: line.try_get("item_id")?,
+                name: line.try_get("item_name")?,
+                price: parse_price(line.try_get("price")?)?,
+            },
+        })
+    })
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    let address = |prefix: &str| -> anyhow::Result<Address> {
+        Ok(Address {
+            street: row.try_get(format!("{prefix}_street").as_str())?,
+            zip: row.try_get(format!("{prefix}_zip").as_str())?,
+            city: row.try_get(format!("{prefix}_city").as_str())?,
+        })
+    };
+    Ok(Some(OrderPlaced::new(
+        row.try_get("id")?,
+        Customer {
+            customer_id: row.try_get("customer_id")?,
+            name: row.try_get("name")?,
+            firstname: row.try_get("firstname")?,
+            email: row.try_get("email")?,
+        },
+        EpochMillis(row.try_get("updated_ms")?),
+        address("shipping")?,
+        address("billing")?,
+        lines,
+    )))
+}
+
+/// Deletes the order and its lines; `false` when there was no such order. Its events stay in
+/// the log: consumers' copies are not touched.
+pub async fn delete_order(db: &Database, id: i64) -> anyhow::Result<bool> {
+    let mut tx = db
+        .pool()
+        .begin()
+        .await
+        .context("failed to begin a transaction")?;
+    // Explicit, rather than relying on ON DELETE CASCADE, which SQLite enforces only with
+    // foreign keys switched on.
+    sqlx::query("DELETE FROM order_line WHERE order_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("failed to delete the order's lines")?;
+    let deleted = sqlx::query("DELETE FROM orders WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .context("failed to delete the order")?
+        .rows_affected();
+    tx.commit().await.context("failed to commit the deletion")?;
+    Ok(deleted > 0)
+}
+
+/// Events stored but not yet acknowledged by the broker.
+pub async fn pending_events(db: &Database) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) AS n FROM order_event WHERE published_ms IS NULL")
+            .fetch_one(db.pool())
+            .await
+            .context("failed to count pending events")?
+            .try_get("n")?,
+    )
+}
+
+fn customer_from_row(row: &sqlx::any::AnyRow) -> Customer {
+    Customer {
+        customer_id: row.get("id"),
+        name: row.get("name"),
+        firstname: row.get("firstname"),
+        email: row.get("email"),
+    }
+}
+
+fn item_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<Item> {
+    Ok(Item {
+        item_id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        price: parse_price(row.try_get("price")?)?,
+    })
+}
+
+fn parse_price(text: String) -> anyhow::Result<Price> {
+    text.parse()
+        .with_context(|| format!("stored price `{text}` is not a decimal"))
+}

@@ -1,0 +1,213 @@
+//! The outbox relay: publishes the events that `place_order` committed, in the order they were
+//! stored, and marks each one published only after the transport acknowledged it.
+//!
+//! An event is therefore never lost (it stays pending until acknowledged, whatever crashes) and
+//! may be published twice (acknowledged, then the mark is lost to a crash); consumers are
+//! idempotent for that reason.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use orderflow_storage::{Backend, Database, params};
+use orderflow_transport::{OutgoingEvent, PublishError, Publisher};
+use sqlx::{AnyConnection, Row};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use orderflow_events::EpochMillis;
+
+/// How the relay paces itself.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Events published per round trip.
+    pub batch_size: i64,
+    /// How often to look for events without being woken: events committed by another instance
+    /// of order, or left pending by a failure.
+    pub idle_poll: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        RelaySettings {
+            batch_size: 500,
+            idle_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Moves committed events from the `order_event` table to the transport.
+#[derive(Clone)]
+pub struct OutboxRelay {
+    db: Database,
+    publisher: Arc<dyn Publisher>,
+    /// Notified by the request handlers right after an order commits, so that its event leaves
+    /// at once instead of at the next idle poll.
+    wake: Arc<Notify>,
+    settings: RelaySettings,
+}
+
+impl std::fmt::Debug for OutboxRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxRelay")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OutboxRelay {
+    pub fn new(
+        db: Database,
+        publisher: Arc<dyn Publisher>,
+        wake: Arc<Notify>,
+        settings: RelaySettings,
+    ) -> Self {
+        OutboxRelay {
+            db,
+            publisher,
+            wake,
+            settings,
+        }
+    }
+
+    /// Publishes until `shutdown`. Failures are logged and retried with backoff; they never end
+    /// the loop, because the events wait safely in the table.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut failures = 0u32;
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let delay = match self.relay_batch().await {
+                Ok(published) => {
+                    if failures > 0 {
+                        tracing::info!(published, "Publishing resumed.");
+                        failures = 0;
+                    }
+                    if published as i64 == self.settings.batch_size {
+                        continue; // more are waiting
+                    }
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = self.wake.notified() => continue,
+                        _ = tokio::time::sleep(self.settings.idle_poll) => continue,
+                    }
+                }
+                Err(error) => {
+                    failures += 1;
+                    let delay = Duration::from_millis(200 * 2u64.pow(failures.min(5)));
+                    // Warn on the first failure of an outage, then only now and then.
+                    if failures == 1 || failures.is_multiple_of(10) {
+                        tracing::warn!(error = format!("{error:#}"), failures, retry_in = ?delay,
+                            "Events could not be published; they stay in the outbox.");
+                    }
+                    delay
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+        tracing::info!("Outbox relay stopped.");
+    }
+
+    /// Publishes one batch of pending events; returns how many were acknowledged. Tests call it
+    /// to drain the outbox without waiting for the loop.
+    pub async fn relay_batch(&self) -> anyhow::Result<usize> {
+        self.publisher
+            .prepare()
+            .await
+            .context("the transport is not ready")?;
+        match self.db.backend() {
+            // Several order instances may relay at once: each takes rows nobody else holds.
+            Backend::Postgres => {
+                let mut tx = self
+                    .db
+                    .pool()
+                    .begin()
+                    .await
+                    .context("failed to begin a transaction")?;
+                let outcome = self.relay_on(&mut tx).await;
+                tx.commit()
+                    .await
+                    .context("failed to commit published marks")?;
+                outcome
+            }
+            // One writer at a time: a transaction held across the publish would block the
+            // order form, and there is only one order instance per SQLite file.
+            Backend::Sqlite => {
+                let mut connection = self
+                    .db
+                    .pool()
+                    .acquire()
+                    .await
+                    .context("no database connection")?;
+                self.relay_on(&mut connection).await
+            }
+        }
+    }
+
+    async fn relay_on(&self, connection: &mut AnyConnection) -> anyhow::Result<usize> {
+        let select = format!(
+            "SELECT id, event_key, payload, event_type, created_ms FROM order_event \
+             WHERE published_ms IS NULL ORDER BY id LIMIT $1{}",
+            self.db.backend().skip_locked()
+        );
+        let events = sqlx::query(&select)
+            .bind(self.settings.batch_size)
+            .fetch_all(&mut *connection)
+            .await
+            .context("failed to read pending events")?
+            .iter()
+            .map(|row| {
+                Ok(OutgoingEvent {
+                    id: row.try_get("id")?,
+                    key: row.try_get("event_key")?,
+                    payload: row.try_get("payload")?,
+                    event_type: row.try_get("event_type")?,
+                    created_ms: row.try_get("created_ms")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .context("failed to read a pending event")?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+
+        let results = self.publisher.publish(&events).await;
+        let mut acknowledged = Vec::with_capacity(events.len());
+        let mut first_error: Option<PublishError> = None;
+        for (event, result) in events.iter().zip(results) {
+            match result {
+                Ok(()) => acknowledged.push(event.id),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        if !acknowledged.is_empty() {
+            let update = format!(
+                "UPDATE order_event SET published_ms = $1 WHERE id IN ({})",
+                params::list(2, acknowledged.len())
+            );
+            let mut update = sqlx::query(&update).bind(EpochMillis::now().0);
+            for id in &acknowledged {
+                update = update.bind(*id);
+            }
+            update
+                .execute(&mut *connection)
+                .await
+                .context("failed to mark events published")?;
+        }
+        tracing::debug!(published = acknowledged.len(), "Events published.");
+        match first_error {
+            None => Ok(acknowledged.len()),
+            Some(error) => Err(anyhow::Error::new(error).context(format!(
+                "{} of {} events were not acknowledged",
+                events.len() - acknowledged.len(),
+                events.len()
+            ))),
+        }
+    }
+}

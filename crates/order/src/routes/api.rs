@@ -1,0 +1,71 @@
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use orderflow_web::{ApiError, AppError};
+
+use super::parse_id;
+use crate::db::{self, PlaceOrderError};
+use crate::domain::{Invalid, OrderRequest};
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/order/{id}", get(order_resource))
+        .route("/api/orders", post(orders_api_create))
+        .route("/api/customers", get(customers_index))
+        .route("/api/items", get(items_index))
+}
+
+/// `GET /order/{id}`: the order as JSON, the same document as its event's value.
+async fn order_resource(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let order = match parse_id(&id) {
+        Some(id) => db::load_order(&state.db, id).await?,
+        None => None,
+    };
+    let order = order.ok_or_else(|| AppError::NotFound(format!("There is no order {id}.")))?;
+    Ok(Json(order).into_response())
+}
+
+/// `POST /api/orders`: places an order from JSON; 201 with `Location` (relative to this URL, so
+/// it is right behind the front door too) and the order as it will be published.
+async fn orders_api_create(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: OrderRequest = serde_json::from_slice(&body).map_err(|error| {
+        AppError::BadRequest(format!("The body is not an order request: {error}"))
+    })?;
+    let new_order = request.to_new_order().map_err(unprocessable)?;
+    let order = state
+        .place_order(&new_order)
+        .await
+        .map_err(|error| match error {
+            PlaceOrderError::Invalid(invalid) => unprocessable(invalid),
+            PlaceOrderError::Database(error) => AppError::Unexpected(error),
+        })?;
+    let location = format!("../order/{}", order.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(order),
+    )
+        .into_response())
+}
+
+async fn customers_index(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(Json(db::customers(&state.db).await?).into_response())
+}
+
+async fn items_index(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(Json(db::items(&state.db).await?).into_response())
+}
+
+fn unprocessable(Invalid(problems): Invalid) -> AppError {
+    AppError::Unprocessable(problems.join(" "))
+}

@@ -1,0 +1,98 @@
+use std::sync::Arc;
+
+use anyhow::Context;
+use orderflow_kafka::{BrokerProbe, KafkaPublisher};
+use orderflow_storage::{Database, Migrations};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::relay::OutboxRelay;
+use crate::routes;
+use crate::state::AppState;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The order service's migrations, for both backends.
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: &POSTGRES_MIGRATIONS,
+    sqlite: &SQLITE_MIGRATIONS,
+};
+
+/// A built order service: database migrated, port bound, relay ready. `run_until` runs it.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    state: AppState,
+    relay: OutboxRelay,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.kafka.validate()?;
+        let db = Database::connect(&settings.database, MIGRATIONS).await?;
+        let publisher = KafkaPublisher::new(settings.kafka.clone())
+            .context("cannot create the Kafka producer")?;
+        let broker =
+            BrokerProbe::new(&settings.kafka).context("cannot create the Kafka health probe")?;
+        let relay_wake = Arc::new(Notify::new());
+        let relay = OutboxRelay::new(
+            db.clone(),
+            Arc::new(publisher),
+            Arc::clone(&relay_wake),
+            settings.relay.clone(),
+        );
+        let listener = orderflow_web::bind(settings.bind, settings.port).await?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(
+            port,
+            brokers = %settings.kafka.brokers,
+            topic = %settings.kafka.topic,
+            "Order service listening on http://localhost:{port}/"
+        );
+        Ok(Application {
+            listener,
+            port,
+            state: AppState {
+                db,
+                relay_wake,
+                broker,
+            },
+            relay,
+        })
+    }
+
+    /// The port actually bound (useful when the settings said 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.state.db
+    }
+
+    /// The relay, so that tests can drain the outbox without waiting.
+    pub fn relay(&self) -> &OutboxRelay {
+        &self.relay
+    }
+
+    /// Serves HTTP and relays events until `shutdown` is cancelled (or the server fails, which
+    /// cancels it). Returns once both have stopped.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let relay = tokio::spawn(self.relay.run(shutdown.clone()));
+        let db = self.state.db.clone();
+        let served = orderflow_web::serve(
+            self.listener,
+            routes::router(self.state),
+            shutdown.clone().cancelled_owned(),
+        )
+        .await;
+        shutdown.cancel();
+        relay.await.context("the outbox relay panicked")?;
+        db.close().await;
+        served
+    }
+}

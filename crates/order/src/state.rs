@@ -1,0 +1,30 @@
+use std::sync::Arc;
+
+use orderflow_events::OrderPlaced;
+use orderflow_kafka::BrokerProbe;
+use orderflow_storage::Database;
+use tokio::sync::Notify;
+
+use crate::db::{self, PlaceOrderError};
+use crate::domain::NewOrder;
+
+/// Everything a request handler may touch. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The order schema (orders, catalog, outbox).
+    pub db: Database,
+    /// Wakes the outbox relay once an order has committed, so its event leaves immediately.
+    pub relay_wake: Arc<Notify>,
+    /// Asks the broker whether it is reachable, for `/health`.
+    pub broker: BrokerProbe,
+}
+
+impl AppState {
+    /// Stores the order with its event, then wakes the relay.
+    pub async fn place_order(&self, order: &NewOrder) -> Result<OrderPlaced, PlaceOrderError> {
+        let placed = db::place_order(&self.db, order).await?;
+        self.relay_wake.notify_one();
+        tracing::info!(order_id = placed.id, "Order placed.");
+        Ok(placed)
+    }
+}

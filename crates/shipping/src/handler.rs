@@ -1,0 +1,21 @@
+use async_trait::async_trait;
+use orderflow_events::OrderPlaced;
+use orderflow_storage::Database;
+use orderflow_transport::{Applied, HandleError, OrderEventHandler};
+
+use crate::db;
+
+/// Keeps shipping's copy of every order: a shipment per order id, stored once.
+#[derive(Debug, Clone)]
+pub struct ShipmentProjector {
+    pub db: Database,
+}
+
+#[async_trait]
+impl OrderEventHandler for ShipmentProjector {
+    async fn handle(&self, order: &OrderPlaced) -> Result<Applied, HandleError> {
+        db::store_shipment(&self.db, order)
+            .await
+            .map_err(orderflow_consumer::classify)
+    }
+}

@@ -1,0 +1,221 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
+
+use crate::redact_url;
+
+/// Where a service keeps its data.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host/db` or `sqlite://path/to/file.db`.
+    pub url: String,
+    /// The PostgreSQL schema of this service (`orders`, `shipping`, `invoicing`). Ignored for
+    /// SQLite, where every service has a file of its own.
+    pub schema: String,
+    /// Connections kept in the pool.
+    pub max_connections: u32,
+    /// How long start-up keeps trying to reach the database before it gives up.
+    pub connect_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    pub fn new(url: impl Into<String>, schema: impl Into<String>) -> Self {
+        DatabaseSettings {
+            url: url.into(),
+            schema: schema.into(),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The SQL dialect behind the pool, for the few statements that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            bail!(
+                "unsupported database URL `{}`: use postgres://... or sqlite://...",
+                redact_url(url)
+            )
+        }
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` where the database has it. SQLite has one writer at a time and
+    /// needs no row locks.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+}
+
+/// A service's migrations for each backend, embedded with `sqlx::migrate!`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    pub postgres: &'static Migrator,
+    pub sqlite: &'static Migrator,
+}
+
+/// A migrated connection pool for one service.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connects (retrying until `connect_timeout`, so that services can start before their
+    /// database), creates the service's schema when missing, and applies its migrations.
+    pub async fn connect(
+        settings: &DatabaseSettings,
+        migrations: Migrations,
+    ) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(&settings.url)?;
+        let shown_url = redact_url(&settings.url);
+        let options = AnyConnectOptions::from_str(&settings.url)
+            .with_context(|| format!("invalid database URL `{shown_url}`"))?
+            .log_statements(tracing::log::LevelFilter::Trace);
+
+        match backend {
+            Backend::Postgres => {
+                check_schema_name(&settings.schema)?;
+                let deadline = tokio::time::Instant::now() + settings.connect_timeout;
+                let mut attempt = 0u32;
+                loop {
+                    match create_schema(&options, &settings.schema).await {
+                        Ok(()) => break,
+                        Err(error) if tokio::time::Instant::now() < deadline => {
+                            attempt += 1;
+                            tracing::warn!(url = %shown_url, %error, attempt, "Database not reachable yet; retrying.");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                        Err(error) => {
+                            return Err(error).with_context(|| {
+                                format!("cannot reach the database at {shown_url}")
+                            });
+                        }
+                    }
+                }
+            }
+            Backend::Sqlite => create_sqlite_folder(&settings.url)?,
+        }
+
+        let schema = settings.schema.clone();
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _meta| {
+                let set_up = match backend {
+                    Backend::Postgres => format!("SET search_path TO \"{schema}\""),
+                    // WAL lets the UI read while the consumer writes; the busy timeout makes a
+                    // second writer wait instead of failing.
+                    Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                        PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+                        .to_owned(),
+                };
+                Box::pin(async move {
+                    connection.execute(set_up.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot connect to the database at {shown_url}"))?;
+
+        let migrator = match backend {
+            Backend::Postgres => migrations.postgres,
+            Backend::Sqlite => migrations.sqlite,
+        };
+        migrator
+            .run(&pool)
+            .await
+            .with_context(|| format!("cannot apply migrations to {shown_url}"))?;
+        tracing::info!(url = %shown_url, schema = %settings.schema, "Database ready.");
+        Ok(Database { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers a trivial query now.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Schema names are put into SQL text, so they are restricted to plain identifiers.
+fn check_schema_name(schema: &str) -> anyhow::Result<()> {
+    let plain = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        Ok(())
+    } else {
+        bail!("schema name `{schema}` must be lower-case letters, digits and underscores")
+    }
+}
+
+async fn create_schema(options: &AnyConnectOptions, schema: &str) -> anyhow::Result<()> {
+    let mut connection = options.connect().await?;
+    // Several services (or instances) may start at once; the lock makes the check-and-create
+    // atomic, where `IF NOT EXISTS` alone can still fail with a unique violation.
+    connection
+        .execute(
+            format!(
+                "SELECT pg_advisory_lock(7305122); \
+                 CREATE SCHEMA IF NOT EXISTS \"{schema}\"; \
+                 SELECT pg_advisory_unlock(7305122);"
+            )
+            .as_str(),
+        )
+        .await?;
+    connection.close().await?;
+    Ok(())
+}
+
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(folder) = std::path::Path::new(path).parent()
+        && !folder.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create the data folder {}", folder.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The largest request body any route accepts. An order form with a hundred lines is ~10 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const STYLESHEET: &str = include_str!("../assets/style.css");
+
+/// Binds `address:port`; port 0 picks a free port (tests, extra instances).
+pub async fn bind(address: IpAddr, port: u16) -> anyhow::Result<TcpListener> {
+    let address = SocketAddr::new(address, port);
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))
+}
+
+/// `GET /style.css`, the stylesheet every page links relatively.
+pub fn stylesheet_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route(
+        "/style.css",
+        get(|| async {
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                    (header::CACHE_CONTROL, "max-age=3600"),
+                ],
+                STYLESHEET,
+            )
+        }),
+    )
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets running requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed")
+}
