@@ -66,11 +66,7 @@ impl OrderForm {
     /// `customer`, `shippingAddress.street`, ..., `orderLine[0].count`, `orderLine[0].item`.
     /// Unknown fields (the submit buttons) are ignored.
     pub fn parse(body: &[u8]) -> Result<Self, Invalid> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-            Invalid(vec![
-                "The form could not be read (is it URL-encoded UTF-8?).".into(),
-            ])
-        })?;
+        let pairs = decode_form(body)?;
         let mut form = OrderForm::default();
         for (name, value) in pairs {
             match name.as_str() {
@@ -204,6 +200,35 @@ impl LineForm {
             item_id: item_id?,
         })
     }
+}
+
+/// `a=1&b=x+y` -> `[("a", "1"), ("b", "x y")]`. Unlike the usual lossy decoders, invalid UTF-8
+/// is an error rather than silently replaced, so that nothing is stored other than as typed.
+fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, Invalid> {
+    let unreadable = || {
+        Invalid(vec![
+            "The form could not be read: it is not URL-encoded UTF-8.".into(),
+        ])
+    };
+    let decode = |raw: &[u8]| -> Result<String, Invalid> {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        percent_encoding::percent_decode(&spaced)
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| unreadable())
+    };
+    body.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut parts = pair.splitn(2, |&b| b == b'=');
+            let name = decode(parts.next().unwrap_or_default())?;
+            let value = decode(parts.next().unwrap_or_default())?;
+            Ok((name, value))
+        })
+        .collect()
 }
 
 enum LineField {

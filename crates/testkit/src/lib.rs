@@ -1,1 +1,10 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+mod broker;
+mod env;
+pub mod kafka;
+mod wait;
+
+pub use broker::KafkaBroker;
+pub use env::{Isolation, TestEnv, free_port};
+pub use wait::wait_until;

@@ -1,0 +1,60 @@
+use orderflow_kafka::KafkaSettings;
+use orderflow_testkit::{KafkaBroker, free_port, wait_until};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_placed_while_the_broker_is_unreachable_are_delivered_once_it_is_back() {
+    // Arrange: order points at a broker that is not there (yet).
+    let system = TestSystem::new();
+    let port = free_port();
+    let kafka = KafkaSettings::new(format!("127.0.0.1:{port}")).with_topic(system.iso.topic());
+    let order = system.start_order_with(kafka.clone()).await;
+
+    // Act: orders are taken while Kafka is away.
+    for _ in 0..3 {
+        let response = system.post_form(&order, WORKED_EXAMPLE_FORM).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "an order is accepted while Kafka is down"
+        );
+    }
+
+    // Assert: stored, with their events waiting in the outbox.
+    assert_eq!(count(&order.db, "orders").await, 3);
+    let health: serde_json::Value = system
+        .http
+        .get(format!("{}health", order.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["pendingEvents"], 3, "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
+
+    // Act: the broker comes (back), and consumers with it.
+    let broker = KafkaBroker::start(port).await;
+    let shipping = system.start_shipping_with(kafka.clone()).await;
+    let invoicing = system.start_invoicing_with(kafka).await;
+
+    // Assert: every event arrives, once.
+    wait_for_rows(&shipping.state.db, "shipment", 3).await;
+    wait_for_rows(&invoicing.state.db, "invoice", 3).await;
+    wait_until("the outbox to be empty", DEADLINE, || async {
+        let health: serde_json::Value = system
+            .http
+            .get(format!("{}health", order.url))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (health["pendingEvents"] == 0).then_some(())
+    })
+    .await;
+    drop(broker);
+}

@@ -1,0 +1,89 @@
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+use futures::future::join_all;
+use sqlx::Row;
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+
+/// `orderflow shipping` as its own process, so that it can be killed with SIGKILL.
+fn spawn_shipping(system: &TestSystem, log: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["shipping", "--port", "0"])
+        .args(["--database-url", &system.env.database_url])
+        .args(["--schema", &system.iso.schema("shipping")])
+        .args(["--kafka-brokers", &system.env.kafka_brokers])
+        .args(["--kafka-topic", &system.iso.topic()])
+        .args(["--group", &system.iso.group("shipping")])
+        .args(["--session-timeout-secs", "6"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("orderflow shipping starts")
+}
+
+async fn received_at(db: &orderflow_storage::Database) -> BTreeMap<i64, i64> {
+    sqlx::query("SELECT id, received_ms FROM shipment")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get("id"), row.get("received_ms")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_killed_after_processing_recreates_nothing_and_misses_nothing_on_restart() {
+    // Arrange: shipping runs as a process; its schema is read through a pool of the test's own.
+    let system = TestSystem::new();
+    let order = system.start_order().await;
+    let log = std::env::temp_dir().join(format!("orderflow-{}-shipping.log", system.iso.tag));
+    let mut shipping = spawn_shipping(&system, &log);
+    let mut settings =
+        orderflow_shipping::default_settings(&system.env.database_url, system.kafka());
+    settings.database.schema = system.iso.schema("shipping");
+    let shipping_db = orderflow_storage::Database::connect(
+        &settings.database,
+        orderflow_shipping::startup::MIGRATIONS,
+    )
+    .await
+    .unwrap();
+    join_all((1..=30).map(|i| system.place_json_order(&order, i))).await;
+    wait_for_rows(&shipping_db, "shipment", 30).await;
+    let before = received_at(&shipping_db).await;
+
+    // Act: kill -9 right after it processed (its last offsets are likely not committed yet),
+    // place more orders while it is down, start it again.
+    shipping.start_kill().unwrap();
+    shipping.wait().await.unwrap();
+    join_all((31..=60).map(|i| system.place_json_order(&order, i))).await;
+    let mut restarted = spawn_shipping(&system, &log);
+
+    // Assert: all 60, each once, and the first 30 untouched.
+    wait_for_rows(&shipping_db, "shipment", 60).await;
+    assert_eq!(count(&shipping_db, "shipment_line").await, 120);
+    let after = received_at(&shipping_db).await;
+    assert_eq!(
+        after.keys().copied().collect::<Vec<_>>(),
+        (1..=60).collect::<Vec<_>>()
+    );
+    for (id, received) in &before {
+        assert_eq!(
+            after[id],
+            *received,
+            "shipment {id} was stored again (log: {})",
+            log.display()
+        );
+    }
+    restarted.start_kill().unwrap();
+    restarted.wait().await.unwrap();
+}

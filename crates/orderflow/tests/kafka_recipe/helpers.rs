@@ -1,0 +1,224 @@
+use std::time::Duration;
+
+use orderflow_consumer::ConsumerState;
+use orderflow_kafka::KafkaSettings;
+use orderflow_storage::Database;
+use orderflow_testkit::{Isolation, TestEnv, wait_until};
+use sqlx::Row;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for an asynchronous outcome before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The worked example of contract section 6, as the order form posts it.
+pub const WORKED_EXAMPLE_FORM: &[(&str, &str)] = &[
+    ("customer", "1"),
+    ("shippingAddress.street", "Ohlauer Str. 43"),
+    ("shippingAddress.zip", "10999"),
+    ("shippingAddress.city", "Berlin"),
+    ("billingAddress.street", "Krischerstr. 100"),
+    ("billingAddress.zip", "40789"),
+    ("billingAddress.city", "Monheim am Rhein"),
+    ("orderLine[0].count", "42"),
+    ("orderLine[0].item", "1"),
+    ("submit", ""),
+];
+
+/// The services of one test, each in this process with its own shutdown, sharing the test's
+/// schemas, topic and groups.
+pub struct TestSystem {
+    pub env: TestEnv,
+    pub iso: Isolation,
+    pub http: reqwest::Client,
+    /// Cancelled on drop: stops every service the test started.
+    shutdown: CancellationToken,
+}
+
+pub struct RunningOrder {
+    pub url: String,
+    pub db: Database,
+}
+
+pub struct RunningConsumer {
+    pub url: String,
+    pub state: ConsumerState,
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestSystem {
+    pub fn new() -> Self {
+        TestSystem {
+            env: TestEnv::from_env(),
+            iso: Isolation::new(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// The test's topic on the shared broker.
+    pub fn kafka(&self) -> KafkaSettings {
+        KafkaSettings::new(&self.env.kafka_brokers).with_topic(self.iso.topic())
+    }
+
+    pub async fn start_order(&self) -> RunningOrder {
+        self.start_order_with(self.kafka()).await
+    }
+
+    pub async fn start_order_with(&self, kafka: KafkaSettings) -> RunningOrder {
+        let mut settings = orderflow_order::Settings::new(&self.env.database_url, kafka);
+        settings.port = 0;
+        settings.database.schema = self.iso.schema("orders");
+        let app = orderflow_order::Application::build(settings)
+            .await
+            .expect("order starts");
+        let running = RunningOrder {
+            url: format!("http://127.0.0.1:{}/", app.port()),
+            db: app.database().clone(),
+        };
+        tokio::spawn(app.run_until(self.shutdown.child_token()));
+        running
+    }
+
+    pub async fn start_shipping(&self) -> RunningConsumer {
+        self.start_shipping_with(self.kafka()).await
+    }
+
+    pub async fn start_shipping_with(&self, kafka: KafkaSettings) -> RunningConsumer {
+        let settings = self.consumer_settings(
+            "shipping",
+            orderflow_shipping::default_settings(&self.env.database_url, kafka),
+        );
+        let app = orderflow_shipping::Application::build(settings)
+            .await
+            .expect("shipping starts");
+        let (url, state) = (
+            format!("http://127.0.0.1:{}/", app.port()),
+            app.state().clone(),
+        );
+        let stop = self.shutdown.child_token();
+        let task = tokio::spawn(app.run_until(stop.clone()));
+        RunningConsumer {
+            url,
+            state,
+            stop,
+            task,
+        }
+    }
+
+    pub async fn start_invoicing(&self) -> RunningConsumer {
+        self.start_invoicing_with(self.kafka()).await
+    }
+
+    pub async fn start_invoicing_with(&self, kafka: KafkaSettings) -> RunningConsumer {
+        let settings = self.consumer_settings(
+            "invoicing",
+            orderflow_invoicing::default_settings(&self.env.database_url, kafka),
+        );
+        let app = orderflow_invoicing::Application::build(settings)
+            .await
+            .expect("invoicing starts");
+        let (url, state) = (
+            format!("http://127.0.0.1:{}/", app.port()),
+            app.state().clone(),
+        );
+        let stop = self.shutdown.child_token();
+        let task = tokio::spawn(app.run_until(stop.clone()));
+        RunningConsumer {
+            url,
+            state,
+            stop,
+            task,
+        }
+    }
+
+    fn consumer_settings(
+        &self,
+        service: &str,
+        mut settings: orderflow_consumer::ConsumerServiceSettings,
+    ) -> orderflow_consumer::ConsumerServiceSettings {
+        settings.port = 0;
+        settings.database.schema = self.iso.schema(service);
+        settings.consumer.group_id = self.iso.group(service);
+        settings.consumer.session_timeout = Duration::from_secs(6);
+        settings
+    }
+
+    /// Posts the order form.
+    pub async fn post_form(
+        &self,
+        order: &RunningOrder,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(&order.url)
+            .form(form)
+            .send()
+            .await
+            .expect("order answers")
+    }
+
+    /// Places an order through the JSON API and returns its id.
+    pub async fn place_json_order(&self, order: &RunningOrder, count: i64) -> i64 {
+        let response = self
+            .http
+            .post(format!("{}api/orders", order.url))
+            .json(&serde_json::json!({
+                "customerId": 2,
+                "shippingAddress": {"street": "Main St. 1", "zip": "12345", "city": "Springfield"},
+                "billingAddress": {"street": "Bill St. 2", "zip": "54321", "city": "Shelbyville"},
+                "orderLine": [{"count": count, "itemId": 2}, {"count": 1, "itemId": 4}]
+            }))
+            .send()
+            .await
+            .expect("order answers");
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["id"].as_i64().unwrap()
+    }
+
+    pub async fn get_text(&self, url: String) -> (u16, String) {
+        let response = self.http.get(url).send().await.expect("service answers");
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+impl Drop for TestSystem {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl RunningConsumer {
+    /// Stops this instance (gracefully: commits what it processed) and waits until it stopped.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.expect("no panic").expect("stopped cleanly");
+    }
+
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+}
+
+/// `SELECT COUNT(*) FROM <table>`.
+pub async fn count(db: &Database, table: &str) -> i64 {
+    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+        .get("n")
+}
+
+/// Waits until `table` has exactly `expected` rows.
+pub async fn wait_for_rows(db: &Database, table: &str, expected: i64) {
+    wait_until(&format!("{expected} rows in {table}"), DEADLINE, || async {
+        (count(db, table).await >= expected).then_some(())
+    })
+    .await;
+    assert_eq!(count(db, table).await, expected, "rows in {table}");
+}
