@@ -45,7 +45,7 @@ impl InvoiceLine {
 /// Stores the invoice for `order` with its lines and total in one transaction, unless an invoice
 /// with that id exists: then nothing changes (the first copy wins).
 pub async fn store_invoice(db: &Database, order: &OrderPlaced) -> Result<Applied, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let (customer, address) = (&order.customer, &order.billing_address);
     let inserted = sqlx::query(
         "INSERT INTO invoice (id, customer_id, customer_name, customer_firstname, customer_email, \

@@ -52,11 +52,7 @@ pub async fn items(db: &Database) -> anyhow::Result<Vec<Item>> {
 /// Stores the order and its `order.created` event in one transaction: either both exist or
 /// neither does. Returns the event as it will be published.
 pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced, PlaceOrderError> {
-    let mut tx = db
-        .pool()
-        .begin()
-        .await
-        .context("failed to begin a transaction")?;
+    let mut tx = db.begin().await.context("failed to begin a transaction")?;
 
     let customer = sqlx::query("SELECT id, name, firstname, email FROM customer WHERE id = $1")
         .bind(order.customer_id)
@@ -244,11 +240,7 @@ pub async fn load_order(db: &Database, id: i64) -> anyhow::Result<Option<OrderPl
 /// Deletes the order and its lines; `false` when there was no such order. Its events stay in
 /// the log: consumers' copies are not touched.
 pub async fn delete_order(db: &Database, id: i64) -> anyhow::Result<bool> {
-    let mut tx = db
-        .pool()
-        .begin()
-        .await
-        .context("failed to begin a transaction")?;
+    let mut tx = db.begin().await.context("failed to begin a transaction")?;
     // Explicit, rather than relying on ON DELETE CASCADE, which SQLite enforces only with
     // foreign keys switched on.
     sqlx::query("DELETE FROM order_line WHERE order_id = $1")

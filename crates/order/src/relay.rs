@@ -124,7 +124,6 @@ impl OutboxRelay {
             Backend::Postgres => {
                 let mut tx = self
                     .db
-                    .pool()
                     .begin()
                     .await
                     .context("failed to begin a transaction")?;

@@ -2,26 +2,86 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use orderflow_front_door::{FrontDoorSettings, Service, Upstream};
 use orderflow_kafka::KafkaSettings;
 use tokio_util::sync::CancellationToken;
 
 /// Asynchronous microservices: an order service and two consumers, integrated through Kafka.
+/// Without a subcommand, runs the whole system (`up`).
 #[derive(Debug, Parser)]
 #[command(name = "orderflow", version)]
 pub(crate) struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the whole system: embedded broker, every service as its own process, front door.
+    Up(UpArgs),
     /// Runs the order service: web UI, JSON API, outbox relay to Kafka (default port 8081).
     Order(ServiceArgs),
     /// Runs one shipping instance in consumer group `shipping` (default port 8082).
     Shipping(ConsumerArgs),
     /// Runs one invoicing instance in consumer group `invoicing` (default port 8083).
     Invoicing(ConsumerArgs),
+    /// Runs the front door alone: home page and reverse proxy to services elsewhere.
+    FrontDoor(FrontDoorArgs),
+    /// Runs the embedded Kafka-compatible broker (Tansu, the `orderflow-broker` executable) alone.
+    Broker(BrokerArgs),
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    /// Port of the front door.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    #[arg(long, default_value_t = 8081)]
+    order_port: u16,
+    /// Port of the first shipping instance; more instances get free ports.
+    #[arg(long, default_value_t = 8082)]
+    shipping_port: u16,
+    /// Port of the first invoicing instance; more instances get free ports.
+    #[arg(long, default_value_t = 8083)]
+    invoicing_port: u16,
+    /// Port of the embedded Kafka broker.
+    #[arg(long, default_value_t = 9092)]
+    broker_port: u16,
+    /// More instances of a consumer service in its group, e.g. `--scale shipping=2`. Repeatable.
+    #[arg(long, value_name = "SERVICE=COUNT")]
+    scale: Vec<String>,
+    /// Where SQLite files and the broker's storage live.
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Use this Kafka instead of the embedded broker.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    kafka_brokers: Option<String>,
+    /// Use this PostgreSQL (a schema per service) instead of SQLite files.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Leave a service that exits dead instead of restarting it.
+    #[arg(long)]
+    no_restart: bool,
+}
+
+impl Default for UpArgs {
+    fn default() -> Self {
+        UpArgs::parse_from_defaults()
+    }
+}
+
+impl UpArgs {
+    /// `up` with every default (and environment variable) applied, for a bare `orderflow`.
+    fn parse_from_defaults() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            up: UpArgs,
+        }
+        Defaults::parse_from(["orderflow"]).up
+    }
 }
 
 /// Options every service takes.
@@ -63,6 +123,35 @@ struct ConsumerArgs {
     session_timeout_secs: u64,
 }
 
+#[derive(Debug, Args)]
+struct FrontDoorArgs {
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Base URL of an order instance. Repeatable.
+    #[arg(long, default_value = "http://127.0.0.1:8081")]
+    order_url: Vec<String>,
+    /// Base URL of a shipping instance. Repeatable.
+    #[arg(long, default_value = "http://127.0.0.1:8082")]
+    shipping_url: Vec<String>,
+    /// Base URL of an invoicing instance. Repeatable.
+    #[arg(long, default_value = "http://127.0.0.1:8083")]
+    invoicing_url: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct BrokerArgs {
+    #[arg(long, default_value_t = 9092)]
+    port: u16,
+    /// Host to listen on and to advertise to clients.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Where the broker keeps its SQLite storage (broker.db).
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+}
+
 impl ServiceArgs {
     fn database_url(&self, service: &str) -> String {
         self.database_url.clone().unwrap_or_else(|| {
@@ -80,9 +169,12 @@ impl ServiceArgs {
 
 impl Cli {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
-        let shutdown = CancellationToken::new();
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
-        match self.command {
+        let shutdown = orderflow_launcher::process::shutdown_token();
+        match self
+            .command
+            .unwrap_or_else(|| Command::Up(UpArgs::default()))
+        {
+            Command::Up(args) => up(args, shutdown).await,
             Command::Order(args) => {
                 let mut settings =
                     orderflow_order::Settings::new(args.database_url("order"), args.kafka());
@@ -110,8 +202,100 @@ impl Cli {
                     .run_until(shutdown)
                     .await
             }
+            Command::FrontDoor(args) => front_door(args, shutdown).await,
+            Command::Broker(args) => broker(args, shutdown).await,
         }
     }
+}
+
+async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut scale = orderflow_launcher::Scale::default();
+    for option in &args.scale {
+        scale.apply(option)?;
+    }
+    if let Some(brokers) = &args.kafka_brokers {
+        KafkaSettings::new(brokers.as_str()).validate()?;
+    }
+    let executable = std::env::current_exe()?;
+    let broker_executable = match &args.kafka_brokers {
+        Some(_) => None,
+        None => Some(orderflow_launcher::locate_broker(&executable)?),
+    };
+    let settings = orderflow_launcher::UpSettings {
+        executable,
+        broker_executable,
+        data_dir: args.data_dir,
+        ports: orderflow_launcher::Ports {
+            front_door: args.port,
+            order: args.order_port,
+            shipping: args.shipping_port,
+            invoicing: args.invoicing_port,
+            broker: args.broker_port,
+        },
+        scale,
+        kafka_brokers: args.kafka_brokers,
+        database_url: args.database_url,
+        restart_delay: (!args.no_restart).then_some(Duration::from_secs(3)),
+    };
+    orderflow_launcher::up(settings, shutdown).await
+}
+
+async fn front_door(args: FrontDoorArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut upstreams = Vec::new();
+    for (service, urls) in [
+        (Service::Order, &args.order_url),
+        (Service::Shipping, &args.shipping_url),
+        (Service::Invoicing, &args.invoicing_url),
+    ] {
+        for (n, url) in urls.iter().enumerate() {
+            let label = if urls.len() == 1 {
+                service.name().to_owned()
+            } else {
+                format!("{} #{}", service.name(), n + 1)
+            };
+            upstreams.push(Upstream {
+                service,
+                url: url.trim_end_matches('/').to_owned(),
+                label,
+            });
+        }
+    }
+    let settings = FrontDoorSettings {
+        bind: args.bind,
+        port: args.port,
+        upstreams,
+    };
+    let front_door = orderflow_front_door::FrontDoor::build(settings).await?;
+    tracing::info!("Front door on http://localhost:{}/", front_door.port());
+    front_door.run_until(shutdown).await
+}
+
+/// Runs the `orderflow-broker` executable next to this one, with the same options.
+async fn broker(args: BrokerArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let broker = orderflow_launcher::locate_broker(&std::env::current_exe()?)?;
+    let mut child = tokio::process::Command::new(&broker)
+        .args([
+            "--port",
+            &args.port.to_string(),
+            "--host",
+            &args.host,
+            "--data-dir",
+        ])
+        .arg(&args.data_dir)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot run {}", broker.display()))?;
+    let status = tokio::select! {
+        status = child.wait() => status?,
+        _ = shutdown.cancelled() => {
+            if let Some(id) = child.id() {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(id as i32), nix::sys::signal::Signal::SIGTERM);
+            }
+            child.wait().await?
+        }
+    };
+    anyhow::ensure!(status.success(), "the embedded broker exited with {status}");
+    Ok(())
 }
 
 fn consumer_settings(
@@ -138,29 +322,4 @@ fn consumer_settings(
     );
     settings.consumer.session_timeout = Duration::from_secs(args.session_timeout_secs);
     Ok(settings)
-}
-
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "Cannot listen for SIGTERM.");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
-    tracing::info!("Shutting down.");
-    shutdown.cancel();
 }

@@ -1,14 +1,13 @@
 //! `orderflow`: one binary, one subcommand per service.
 
 mod cli;
-mod telemetry;
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    telemetry::init();
+    orderflow_launcher::process::init_logging();
     match cli.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -35,7 +35,7 @@ pub struct ShipmentLine {
 /// Stores the shipment for `order` with its lines in one transaction, unless a shipment with
 /// that id exists: then nothing changes (the first copy wins).
 pub async fn store_shipment(db: &Database, order: &OrderPlaced) -> Result<Applied, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let address = &order.shipping_address;
     let inserted = sqlx::query(
         "INSERT INTO shipment (id, customer_id, customer_name, customer_firstname, updated_ms, \

@@ -158,6 +158,17 @@ impl Database {
         self.backend
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that reads first and writes later would otherwise fail
+    /// with "database is locked" whenever another writer committed in between, instead of
+    /// waiting its turn.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+        }
+    }
+
     /// Whether the database answers a trivial query now.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)

@@ -1,42 +1,39 @@
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-/// An Apache Kafka broker of one test's own, for tests in which the broker must be missing at
-/// first. Started from `.ci/kafka/broker` with the jars in `$ORDERFLOW_KAFKA_LIBS`; killed on drop.
+use crate::env::{spawn_embedded_broker, temp_dir};
+
+/// A Kafka broker of one test's own, for tests in which the broker must be missing at first:
+/// Apache Kafka (from `.ci/kafka/broker`, with the jars in `$ORDERFLOW_KAFKA_LIBS`) when the tests
+/// run against Apache Kafka, the embedded broker otherwise. Killed on drop.
 #[derive(Debug)]
 pub struct KafkaBroker {
     child: Child,
+    _lifeline: Option<ChildStdin>,
     pub port: u16,
-    _data: TempDir,
+    data: PathBuf,
 }
 
 impl KafkaBroker {
-    /// Starts a broker on `port` and waits until it accepts connections.
-    pub async fn start(port: u16) -> Self {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/kafka/broker");
-        assert!(
-            std::env::var_os("ORDERFLOW_KAFKA_LIBS").is_some(),
-            "ORDERFLOW_KAFKA_LIBS is not set: this test starts a Kafka broker of its own from the \
-             jars `.ci/kafka/install` fetches; run it through `.ci/run`"
-        );
-        let data = TempDir::new();
-        let controller_port = crate::free_port();
-        let log = std::fs::File::create(data.0.join("broker.log")).expect("broker log");
-        let child = Command::new("bash")
-            .arg(&script)
-            .arg(&data.0)
-            .arg(port.to_string())
-            .arg(controller_port.to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("broker script starts");
+    /// Starts a broker like the test environment's on `port`, and waits until it listens.
+    pub async fn start(env: &crate::TestEnv, broker_binary: &str, port: u16) -> Self {
+        let data = temp_dir("own-broker");
+        if env.embedded_broker {
+            let (child, lifeline) = spawn_embedded_broker(broker_binary, port, &data);
+            return KafkaBroker {
+                child,
+                _lifeline: Some(lifeline),
+                port,
+                data,
+            };
+        }
+        let child = spawn_apache_kafka(port, &data);
         let broker = KafkaBroker {
             child,
+            _lifeline: None,
             port,
-            _data: data,
+            data,
         };
         crate::wait_until(
             "the test's Kafka broker to listen",
@@ -57,29 +54,32 @@ impl KafkaBroker {
     }
 }
 
+fn spawn_apache_kafka(port: u16, data: &Path) -> Child {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/kafka/broker");
+    assert!(
+        std::env::var_os("ORDERFLOW_KAFKA_LIBS").is_some(),
+        "ORDERFLOW_KAFKA_LIBS is not set: this test starts an Apache Kafka broker of its own from \
+         the jars `.ci/kafka/install` fetches; run it through `.ci/run`, or unset KAFKA_BROKERS to \
+         use the embedded broker"
+    );
+    let log = std::fs::File::create(data.join("broker.log")).expect("broker log");
+    Command::new("bash")
+        .arg(&script)
+        .arg(data)
+        .arg(port.to_string())
+        .arg(crate::free_port().to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("broker script starts")
+}
+
 impl Drop for KafkaBroker {
     fn drop(&mut self) {
-        // The script `exec`s java, so this is the broker process itself.
+        // `.ci/kafka/broker` execs java and the embedded broker is our binary: this is the broker.
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A folder removed on drop.
-#[derive(Debug)]
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("orderflow-test-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }

@@ -36,7 +36,7 @@ async fn orders_placed_while_the_broker_is_unreachable_are_delivered_once_it_is_
     assert_eq!(health["status"], "degraded", "{health}");
 
     // Act: the broker comes (back), and consumers with it.
-    let broker = KafkaBroker::start(port).await;
+    let broker = KafkaBroker::start(&system.env, ORDERFLOW_BROKER, port).await;
     let shipping = system.start_shipping_with(kafka.clone()).await;
     let invoicing = system.start_invoicing_with(kafka).await;
 

@@ -14,10 +14,11 @@ fn spawn_shipping(system: &TestSystem, log: &std::path::Path) -> Child {
         .append(true)
         .open(log)
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_orderflow"))
+    let (database_url, schema) = system.env.database(&system.iso, "shipping");
+    Command::new(ORDERFLOW)
         .args(["shipping", "--port", "0"])
-        .args(["--database-url", &system.env.database_url])
-        .args(["--schema", &system.iso.schema("shipping")])
+        .args(["--database-url", &database_url])
+        .args(["--schema", &schema])
         .args(["--kafka-brokers", &system.env.kafka_brokers])
         .args(["--kafka-topic", &system.iso.topic()])
         .args(["--group", &system.iso.group("shipping")])
@@ -48,9 +49,9 @@ async fn a_consumer_killed_after_processing_recreates_nothing_and_misses_nothing
     let order = system.start_order().await;
     let log = std::env::temp_dir().join(format!("orderflow-{}-shipping.log", system.iso.tag));
     let mut shipping = spawn_shipping(&system, &log);
-    let mut settings =
-        orderflow_shipping::default_settings(&system.env.database_url, system.kafka());
-    settings.database.schema = system.iso.schema("shipping");
+    let (database_url, schema) = system.env.database(&system.iso, "shipping");
+    let mut settings = orderflow_shipping::default_settings(database_url, system.kafka());
+    settings.database.schema = schema;
     let shipping_db = orderflow_storage::Database::connect(
         &settings.database,
         orderflow_shipping::startup::MIGRATIONS,

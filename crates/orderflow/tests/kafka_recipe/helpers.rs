@@ -8,6 +8,11 @@ use sqlx::Row;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The binary under test.
+pub const ORDERFLOW: &str = env!("CARGO_BIN_EXE_orderflow");
+/// The embedded broker, for runs without `KAFKA_BROKERS`.
+pub const ORDERFLOW_BROKER: &str = env!("CARGO_BIN_EXE_orderflow-broker");
+
 /// How long a test waits for an asynchronous outcome before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -50,7 +55,7 @@ pub struct RunningConsumer {
 impl TestSystem {
     pub fn new() -> Self {
         TestSystem {
-            env: TestEnv::from_env(),
+            env: TestEnv::from_env(ORDERFLOW_BROKER),
             iso: Isolation::new(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -70,9 +75,10 @@ impl TestSystem {
     }
 
     pub async fn start_order_with(&self, kafka: KafkaSettings) -> RunningOrder {
-        let mut settings = orderflow_order::Settings::new(&self.env.database_url, kafka);
+        let (url, schema) = self.env.database(&self.iso, "orders");
+        let mut settings = orderflow_order::Settings::new(url, kafka);
         settings.port = 0;
-        settings.database.schema = self.iso.schema("orders");
+        settings.database.schema = schema;
         let app = orderflow_order::Application::build(settings)
             .await
             .expect("order starts");
@@ -91,7 +97,7 @@ impl TestSystem {
     pub async fn start_shipping_with(&self, kafka: KafkaSettings) -> RunningConsumer {
         let settings = self.consumer_settings(
             "shipping",
-            orderflow_shipping::default_settings(&self.env.database_url, kafka),
+            orderflow_shipping::default_settings(String::new(), kafka),
         );
         let app = orderflow_shipping::Application::build(settings)
             .await
@@ -117,7 +123,7 @@ impl TestSystem {
     pub async fn start_invoicing_with(&self, kafka: KafkaSettings) -> RunningConsumer {
         let settings = self.consumer_settings(
             "invoicing",
-            orderflow_invoicing::default_settings(&self.env.database_url, kafka),
+            orderflow_invoicing::default_settings(String::new(), kafka),
         );
         let app = orderflow_invoicing::Application::build(settings)
             .await
@@ -141,8 +147,10 @@ impl TestSystem {
         service: &str,
         mut settings: orderflow_consumer::ConsumerServiceSettings,
     ) -> orderflow_consumer::ConsumerServiceSettings {
+        let (url, schema) = self.env.database(&self.iso, service);
         settings.port = 0;
-        settings.database.schema = self.iso.schema(service);
+        settings.database.url = url;
+        settings.database.schema = schema;
         settings.consumer.group_id = self.iso.group(service);
         settings.consumer.session_timeout = Duration::from_secs(6);
         settings

@@ -1,0 +1,144 @@
+//! Forwards one request to an instance of a service, with the prefix stripped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use orderflow_web::AppError;
+
+use crate::{FrontDoorState, Service, Upstream};
+
+/// Headers that belong to one connection and must not be forwarded (RFC 9110, section 7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The instances of each service, picked round-robin.
+#[derive(Debug)]
+pub(crate) struct Upstreams {
+    by_service: HashMap<Service, (Vec<String>, AtomicUsize)>,
+}
+
+impl Upstreams {
+    pub(crate) fn new(upstreams: &[Upstream]) -> Self {
+        let mut by_service: HashMap<Service, (Vec<String>, AtomicUsize)> = HashMap::new();
+        for upstream in upstreams {
+            by_service
+                .entry(upstream.service)
+                .or_insert_with(|| (Vec::new(), AtomicUsize::new(0)))
+                .0
+                .push(upstream.url.clone());
+        }
+        Upstreams { by_service }
+    }
+
+    fn pick(&self, service: Service) -> Option<&str> {
+        let (urls, next) = self.by_service.get(&service)?;
+        if urls.is_empty() {
+            return None;
+        }
+        Some(&urls[next.fetch_add(1, Ordering::Relaxed) % urls.len()])
+    }
+}
+
+pub(crate) async fn forward(
+    State(state): State<Arc<FrontDoorState>>,
+    service: Service,
+    request: Request,
+) -> Response {
+    let Some(upstream) = state.upstreams.pick(service) else {
+        return AppError::NotFound(format!("No {} instance is configured.", service.name()))
+            .into_response();
+    };
+    match forward_to(&state, service, upstream, request).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::warn!(service = service.name(), %upstream, error = format!("{error:#}"), "Upstream not reachable.");
+            let page = AppError::BadRequest(format!(
+                "The {} service at {upstream} is not reachable right now. Is it running?",
+                service.name()
+            ))
+            .into_response();
+            (StatusCode::BAD_GATEWAY, page.into_body()).into_response()
+        }
+    }
+}
+
+async fn forward_to(
+    state: &FrontDoorState,
+    service: Service,
+    upstream: &str,
+    request: Request,
+) -> anyhow::Result<Response> {
+    let (parts, body) = request.into_parts();
+    let prefix = service.prefix();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let rest = path_and_query
+        .strip_prefix(prefix)
+        .unwrap_or(path_and_query);
+    let url = format!("{upstream}{rest}");
+
+    let mut headers = without_hop_by_hop(&parts.headers);
+    headers.remove(header::HOST);
+    let host = parts.headers.get(header::HOST).cloned();
+    if let Some(host) = host {
+        headers.insert(HeaderName::from_static("x-forwarded-host"), host);
+    }
+    headers.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static("http"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-forwarded-prefix"),
+        HeaderValue::from_static(prefix),
+    );
+
+    let body = reqwest::Body::wrap_stream(body.into_data_stream());
+    let upstream_response = state
+        .client
+        .request(parts.method, &url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await?;
+
+    let status = upstream_response.status();
+    let mut response_headers = without_hop_by_hop(upstream_response.headers());
+    if let Some(location) = response_headers
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+    {
+        // An absolute redirect to the upstream itself would leave the front door.
+        if let Some(path) = location.strip_prefix(upstream) {
+            let rewritten = format!("{prefix}{path}");
+            response_headers.insert(header::LOCATION, HeaderValue::from_str(&rewritten)?);
+        }
+    }
+    let stream = upstream_response
+        .bytes_stream()
+        .map_err(std::io::Error::other);
+    let mut response = Response::new(Body::from_stream(stream));
+    *response.status_mut() = status;
+    *response.headers_mut() = response_headers;
+    Ok(response)
+}
+
+fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = headers.clone();
+    for name in HOP_BY_HOP {
+        kept.remove(name);
+    }
+    kept
+}

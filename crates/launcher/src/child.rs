@@ -1,0 +1,164 @@
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::logs::LogMux;
+use crate::{EXIT_WITH_PARENT_ENV, LOG_COLOR_ENV};
+
+/// What to run for one child process.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessSpec {
+    /// `order`, `shipping-2`, `broker`.
+    pub(crate) name: String,
+    pub(crate) executable: PathBuf,
+    pub(crate) args: Vec<OsString>,
+    /// Its position, for its log colour.
+    pub(crate) index: usize,
+}
+
+/// One running child and the pipe that keeps it alive.
+struct Running {
+    child: Child,
+    /// Held open while `up` runs: when it closes (`up` gone), the child stops itself.
+    _lifeline: Option<ChildStdin>,
+}
+
+/// Starts `spec` and keeps it running until `stop` is cancelled: a child that exits is reported
+/// and, with a restart delay, started again. Publishes the current pid on `pid`.
+pub(crate) async fn supervise(
+    spec: ProcessSpec,
+    logs: LogMux,
+    restart_delay: Option<Duration>,
+    pid: watch::Sender<Option<u32>>,
+    stop: CancellationToken,
+) {
+    let mut failures_in_a_row = 0u32;
+    loop {
+        let started = tokio::time::Instant::now();
+        let mut running = match spawn(&spec, &logs) {
+            Ok(running) => running,
+            Err(error) => {
+                logs.say(&format!("{} could not be started: {error:#}", spec.name));
+                return;
+            }
+        };
+        let _ = pid.send(running.child.id());
+        let status = tokio::select! {
+            status = running.child.wait() => status,
+            _ = stop.cancelled() => {
+                terminate(&spec, &mut running.child, &logs).await;
+                let _ = pid.send(None);
+                return;
+            }
+        };
+        let _ = pid.send(None);
+        logs.say(&format!("{} exited: {}", spec.name, describe(status)));
+        let Some(base_delay) = restart_delay else {
+            return;
+        };
+        // Fails again and again soon after starting: back off, up to 30 s.
+        failures_in_a_row = if started.elapsed() < Duration::from_secs(60) {
+            failures_in_a_row + 1
+        } else {
+            1
+        };
+        let delay = (base_delay * 2u32.pow(failures_in_a_row.saturating_sub(1).min(4)))
+            .min(Duration::from_secs(30));
+        logs.say(&format!(
+            "{} restarts in {} s (Ctrl-C stops everything)",
+            spec.name,
+            delay.as_secs()
+        ));
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}
+
+fn spawn(spec: &ProcessSpec, logs: &LogMux) -> anyhow::Result<Running> {
+    let mut command = Command::new(&spec.executable);
+    command
+        .args(&spec.args)
+        .env(EXIT_WITH_PARENT_ENV, "1")
+        .env(LOG_COLOR_ENV, if logs.color() { "always" } else { "never" })
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // A group of its own: Ctrl-C in the terminal reaches `up`, which stops children in order.
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot run {}", spec.executable.display()))?;
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(pipe_lines(
+            stdout,
+            spec.name.clone(),
+            spec.index,
+            logs.clone(),
+        ));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(pipe_lines(
+            stderr,
+            spec.name.clone(),
+            spec.index,
+            logs.clone(),
+        ));
+    }
+    let lifeline = child.stdin.take();
+    Ok(Running {
+        child,
+        _lifeline: lifeline,
+    })
+}
+
+async fn pipe_lines(stream: impl AsyncRead + Unpin, name: String, index: usize, logs: LogMux) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        logs.line(&name, index, &line);
+    }
+}
+
+/// SIGTERM, then SIGKILL if it has not stopped within 10 s.
+async fn terminate(spec: &ProcessSpec, child: &mut Child, logs: &LogMux) {
+    if let Some(id) = child.id() {
+        let _ = kill(Pid::from_raw(id as i32), Signal::SIGTERM);
+    }
+    match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+        Ok(_) => {}
+        Err(_) => {
+            logs.say(&format!(
+                "{} did not stop within 10 s; killing it",
+                spec.name
+            ));
+            let _ = child.kill().await;
+        }
+    }
+}
+
+fn describe(status: std::io::Result<ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(status) => match (status.code(), status.signal()) {
+            (Some(0), _) => "status 0".to_owned(),
+            (Some(code), _) => format!("status {code}"),
+            (None, Some(signal)) => match Signal::try_from(signal) {
+                Ok(signal) => format!("killed by {signal}"),
+                Err(_) => format!("killed by signal {signal}"),
+            },
+            (None, None) => "unknown status".to_owned(),
+        },
+        Err(error) => format!("cannot tell ({error})"),
+    }
+}

@@ -1,0 +1,306 @@
+use std::ffi::OsString;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use orderflow_front_door::{FrontDoor, FrontDoorSettings, Service, Upstream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::UpSettings;
+use crate::child::{ProcessSpec, supervise};
+use crate::logs::LogMux;
+
+/// One service instance `up` runs.
+struct Instance {
+    service: Service,
+    label: String,
+    name: String,
+    port: u16,
+}
+
+/// Runs the whole system until `shutdown` is cancelled (Ctrl-C), then stops it in order.
+pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let instances = plan_instances(&settings)?;
+    let logs = LogMux::new(
+        instances
+            .iter()
+            .map(|i| i.name.len())
+            .max()
+            .unwrap_or(6)
+            .max(9),
+    );
+    let restart = settings.restart_delay;
+
+    // The broker first: everything else talks to it.
+    let broker_stop = CancellationToken::new();
+    let mut broker_task = None;
+    let brokers = match (&settings.kafka_brokers, &settings.broker_executable) {
+        (Some(brokers), _) => brokers.clone(),
+        (None, None) => {
+            bail!("no Kafka: pass --kafka-brokers, or build orderflow with its embedded broker")
+        }
+        (None, Some(broker)) => {
+            let port = settings.ports.broker;
+            ensure_free(port, "--broker-port")?;
+            let spec = ProcessSpec {
+                name: "kafka".to_owned(),
+                executable: broker.clone(),
+                args: vec![
+                    "--port".into(),
+                    port.to_string().into(),
+                    "--data-dir".into(),
+                    settings.data_dir.clone().into(),
+                ],
+                index: 0,
+            };
+            let (pid, _) = watch::channel(None);
+            broker_task = Some(tokio::spawn(supervise(
+                spec,
+                logs.clone(),
+                restart,
+                pid,
+                broker_stop.clone(),
+            )));
+            wait_for_port(port, Duration::from_secs(30))
+                .await
+                .context("the embedded Kafka broker did not start")?;
+            format!("127.0.0.1:{port}")
+        }
+    };
+
+    // The services, each its own process.
+    let services_stop = CancellationToken::new();
+    let mut services = JoinSet::new();
+    let mut pids = Vec::new();
+    for (index, instance) in instances.iter().enumerate() {
+        let mut args: Vec<OsString> = vec![
+            instance.service.name().into(),
+            "--port".into(),
+            instance.port.to_string().into(),
+            "--data-dir".into(),
+            settings.data_dir.clone().into(),
+            "--kafka-brokers".into(),
+            brokers.clone().into(),
+        ];
+        if let Some(url) = &settings.database_url {
+            args.extend(["--database-url".into(), url.into()]);
+        }
+        let spec = ProcessSpec {
+            name: instance.name.clone(),
+            executable: settings.executable.clone(),
+            args,
+            index: index + 1,
+        };
+        let (pid, pid_watch) = watch::channel(None);
+        pids.push(pid_watch);
+        services.spawn(supervise(
+            spec,
+            logs.clone(),
+            restart,
+            pid,
+            services_stop.clone(),
+        ));
+    }
+
+    // The front door, in this process.
+    let front_door_settings = FrontDoorSettings {
+        upstreams: instances
+            .iter()
+            .map(|i| Upstream {
+                service: i.service,
+                url: format!("http://127.0.0.1:{}", i.port),
+                label: i.label.clone(),
+            })
+            .collect(),
+        ..FrontDoorSettings::local(settings.ports.front_door, 0, 0, 0)
+    };
+    let front_door = FrontDoor::build(front_door_settings).await?;
+    let front_door_port = front_door.port();
+    let front_door_stop = CancellationToken::new();
+    let front_door_task = tokio::spawn(front_door.run_until(front_door_stop.clone()));
+
+    let ready = tokio::select! {
+        ready = wait_until_healthy(&instances, Duration::from_secs(60)) => ready,
+        _ = shutdown.cancelled() => Ok(()),
+    };
+    match ready {
+        Ok(()) if !shutdown.is_cancelled() => {
+            print_banner(
+                &logs,
+                &settings,
+                &instances,
+                &pids,
+                front_door_port,
+                &brokers,
+                started.elapsed(),
+            );
+        }
+        Ok(()) => {}
+        Err(error) => logs.say(&format!(
+            "not every service became healthy: {error:#}; still trying"
+        )),
+    }
+
+    shutdown.cancelled().await;
+    logs.say("stopping: services first, then the broker");
+    services_stop.cancel();
+    while services.join_next().await.is_some() {}
+    front_door_stop.cancel();
+    let _ = front_door_task.await;
+    broker_stop.cancel();
+    if let Some(task) = broker_task {
+        let _ = task.await;
+    }
+    logs.say("stopped");
+    Ok(())
+}
+
+/// Names and ports of every instance; extra instances get free ports.
+fn plan_instances(settings: &UpSettings) -> anyhow::Result<Vec<Instance>> {
+    let ports = settings.ports;
+    ensure_free(ports.front_door, "--port")?;
+    let mut instances = vec![Instance {
+        service: Service::Order,
+        label: "order".to_owned(),
+        name: "order".to_owned(),
+        port: ensure_free(ports.order, "--order-port")?,
+    }];
+    for (service, count, first_port, option) in [
+        (
+            Service::Shipping,
+            settings.scale.shipping,
+            ports.shipping,
+            "--shipping-port",
+        ),
+        (
+            Service::Invoicing,
+            settings.scale.invoicing,
+            ports.invoicing,
+            "--invoicing-port",
+        ),
+    ] {
+        for n in 1..=count {
+            let port = if n == 1 {
+                ensure_free(first_port, option)?
+            } else {
+                free_port()?
+            };
+            let (label, name) = if count == 1 {
+                (service.name().to_owned(), service.name().to_owned())
+            } else {
+                (
+                    format!("{} #{n}", service.name()),
+                    format!("{}-{n}", service.name()),
+                )
+            };
+            instances.push(Instance {
+                service,
+                label,
+                name,
+                port,
+            });
+        }
+    }
+    Ok(instances)
+}
+
+fn ensure_free(port: u16, option: &str) -> anyhow::Result<u16> {
+    match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(_) => Ok(port),
+        Err(error) => bail!(
+            "port {port} is not free ({error}); is another orderflow running? Choose another with {option}"
+        ),
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+async fn wait_for_port(port: u16, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bail!("nothing listens on port {port} after {timeout:?}")
+}
+
+/// Waits until every instance answers `GET /health` with 200.
+async fn wait_until_healthy(instances: &[Instance], timeout: Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let deadline = Instant::now() + timeout;
+    for instance in instances {
+        let url = format!("http://127.0.0.1:{}/health", instance.port);
+        loop {
+            match client.get(&url).send().await {
+                Ok(response) if response.status().is_success() => break,
+                _ if Instant::now() >= deadline => {
+                    bail!("{} is not healthy at {url}", instance.name)
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_banner(
+    logs: &LogMux,
+    settings: &UpSettings,
+    instances: &[Instance],
+    pids: &[watch::Receiver<Option<u32>>],
+    front_door_port: u16,
+    brokers: &str,
+    elapsed: Duration,
+) {
+    logs.say(&format!(
+        "orderflow is up after {} ms:",
+        elapsed.as_millis()
+    ));
+    logs.say(&format!(
+        "  {:<14} http://localhost:{front_door_port}/",
+        "front door"
+    ));
+    for (instance, pid) in instances.iter().zip(pids) {
+        let pid = pid
+            .borrow()
+            .map(|p| format!("  (pid {p})"))
+            .unwrap_or_default();
+        logs.say(&format!(
+            "  {:<14} http://localhost:{}/{pid}",
+            instance.label, instance.port
+        ));
+    }
+    let kafka = match &settings.kafka_brokers {
+        Some(_) => format!("{brokers} (external)"),
+        None => format!(
+            "{brokers} (embedded Tansu, {})",
+            settings.data_dir.join("broker.db").display()
+        ),
+    };
+    logs.say(&format!("  {:<14} {kafka}", "kafka"));
+    let database = match &settings.database_url {
+        Some(_) => "PostgreSQL (--database-url)".to_owned(),
+        None => format!("SQLite files in {}", settings.data_dir.display()),
+    };
+    logs.say(&format!("  {:<14} {database}", "data"));
+    logs.say("Ctrl-C stops everything.");
+}

@@ -1,0 +1,54 @@
+//! `orderflow-broker`: the embedded Kafka-compatible broker (Tansu, SQLite storage) as an
+//! executable of its own. `orderflow up` starts it; `orderflow broker` runs it.
+//!
+//! It is not a subcommand of `orderflow` because Tansu's SQLite (libsql) and the services'
+//! SQLite (sqlx) both bundle SQLite's C code and cannot be linked into one executable.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+
+/// Runs the embedded Kafka-compatible broker (Tansu) with its storage in --data-dir.
+#[derive(Debug, Parser)]
+#[command(name = "orderflow-broker", version)]
+struct Args {
+    #[arg(long, default_value_t = 9092)]
+    port: u16,
+    /// Host to listen on and to advertise to clients.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Where the broker keeps its SQLite storage (broker.db).
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    orderflow_launcher::process::init_logging();
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "The embedded broker stopped with an error."
+            );
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let shutdown = orderflow_launcher::process::shutdown_token();
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", args.data_dir.display()))?;
+    // Tansu resolves its SQLite file against the current directory.
+    std::env::set_current_dir(&args.data_dir)
+        .with_context(|| format!("cannot enter the data folder {}", args.data_dir.display()))?;
+    let settings = orderflow_broker::BrokerSettings {
+        host: args.host,
+        port: args.port,
+    };
+    orderflow_broker::run(&settings, shutdown).await
+}

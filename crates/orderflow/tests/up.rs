@@ -1,0 +1,353 @@
+//! `orderflow up` as a user runs it: a process with its own ports and data folder, used through
+//! the front door, stopped and started again.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use orderflow_testkit::{free_port, wait_until};
+use tokio::process::{Child, Command};
+
+const ORDERFLOW: &str = env!("CARGO_BIN_EXE_orderflow");
+const DEADLINE: Duration = Duration::from_secs(90);
+
+const WORKED_EXAMPLE_FORM: &[(&str, &str)] = &[
+    ("customer", "1"),
+    ("shippingAddress.street", "Ohlauer Str. 43"),
+    ("shippingAddress.zip", "10999"),
+    ("shippingAddress.city", "Berlin"),
+    ("billingAddress.street", "Krischerstr. 100"),
+    ("billingAddress.zip", "40789"),
+    ("billingAddress.city", "Monheim am Rhein"),
+    ("orderLine[0].count", "42"),
+    ("orderLine[0].item", "1"),
+    ("submit", ""),
+];
+
+/// One `orderflow up` and what a user would know of it.
+struct Up {
+    child: Child,
+    front_door: String,
+    data_dir: PathBuf,
+    log: PathBuf,
+}
+
+#[derive(Clone, Copy)]
+struct Ports {
+    front_door: u16,
+    order: u16,
+    shipping: u16,
+    invoicing: u16,
+    broker: u16,
+}
+
+impl Ports {
+    fn free() -> Self {
+        Ports {
+            front_door: free_port(),
+            order: free_port(),
+            shipping: free_port(),
+            invoicing: free_port(),
+            broker: free_port(),
+        }
+    }
+}
+
+impl Up {
+    async fn start(data_dir: &Path, ports: Ports, extra: &[&str]) -> Up {
+        let log = data_dir.with_extension("log");
+        let output = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = Command::new(ORDERFLOW)
+            .arg("up")
+            .args(["--port", &ports.front_door.to_string()])
+            .args(["--order-port", &ports.order.to_string()])
+            .args(["--shipping-port", &ports.shipping.to_string()])
+            .args(["--invoicing-port", &ports.invoicing.to_string()])
+            .args(["--broker-port", &ports.broker.to_string()])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            // The embedded default, whatever the test run is pointed at.
+            .env_remove("KAFKA_BROKERS")
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().unwrap())
+            .stderr(output)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("orderflow up starts");
+        let up = Up {
+            child,
+            front_door: format!("http://127.0.0.1:{}/", ports.front_door),
+            data_dir: data_dir.to_owned(),
+            log,
+        };
+        let client = reqwest::Client::new();
+        let health = format!("{}health", up.front_door);
+        wait_until(
+            &format!("orderflow up to be healthy (log: {})", up.log.display()),
+            DEADLINE,
+            || async {
+                client
+                    .get(&health)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(drop)
+            },
+        )
+        .await;
+        up
+    }
+
+    /// Ctrl-C, as a user stops it; waits until it exited.
+    async fn stop(mut self) {
+        let pid = self.child.id().expect("running");
+        kill(Pid::from_raw(pid as i32), Signal::SIGINT).unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("up did not stop within 30 s (log: {})", self.log.display()))
+            .unwrap();
+        assert!(
+            status.success(),
+            "up exited with {status} (log: {})",
+            self.log.display()
+        );
+    }
+
+    async fn rows(&self, service: &str, table: &str) -> i64 {
+        let url = format!(
+            "sqlite://{}?mode=ro",
+            self.data_dir.join(format!("{service}.db")).display()
+        );
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let count: (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        count.0
+    }
+
+    async fn wait_for_rows(&self, service: &str, table: &str, expected: i64) {
+        wait_until(
+            &format!(
+                "{expected} rows in {service}'s {table} (log: {})",
+                self.log.display()
+            ),
+            DEADLINE,
+            || async { (self.rows(service, table).await >= expected).then_some(()) },
+        )
+        .await;
+        assert_eq!(
+            self.rows(service, table).await,
+            expected,
+            "rows in {service}'s {table}"
+        );
+    }
+}
+
+fn temp_data_dir() -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("orderflow-up-{}", std::process::id()))
+        .join(format!("{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_runs_the_worked_example_through_the_front_door_and_keeps_everything_across_a_restart() {
+    // Arrange
+    let data_dir = temp_data_dir();
+    let ports = Ports::free();
+    let up = Up::start(&data_dir, ports, &[]).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let home = text(&client, up.front_door.clone()).await;
+    assert!(
+        home.contains("Order Processing") && home.contains(r#"href="order/""#),
+        "{home}"
+    );
+
+    // Act: the order form through the front door, as a browser posts it.
+    let form = text(&client, format!("{}order/form.html", up.front_door)).await;
+    assert!(form.contains(r#"action=".""#), "{form}");
+    let placed = client
+        .post(format!("{}order/", up.front_door))
+        .form(WORKED_EXAMPLE_FORM)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(placed.status(), 200);
+    assert!(
+        placed
+            .text()
+            .await
+            .unwrap()
+            .contains("Action was successful!")
+    );
+    up.wait_for_rows("shipping", "shipment", 1).await;
+    up.wait_for_rows("invoicing", "invoice", 1).await;
+    let shipment = text(&client, format!("{}shipping/1", up.front_door)).await;
+    assert!(
+        shipment.contains("Eberhard Wolff") && shipment.contains("Ohlauer Str. 43"),
+        "{shipment}"
+    );
+    let invoice = text(&client, format!("{}invoicing/1", up.front_door)).await;
+    assert!(
+        invoice.contains("eberhard.wolff@gmail.com") && invoice.contains("1764.0"),
+        "{invoice}"
+    );
+    let redirect = client
+        .get(format!("{}order", up.front_door))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.headers()["location"], "/order/");
+
+    // Act: stop, start again on the same data.
+    up.stop().await;
+    let up = Up::start(&data_dir, ports, &[]).await;
+
+    // Assert: nothing lost, nothing delivered twice, and a new order still flows.
+    assert_eq!(up.rows("order", "orders").await, 1);
+    assert_eq!(up.rows("shipping", "shipment").await, 1);
+    assert_eq!(up.rows("invoicing", "invoice").await, 1);
+    let placed = client
+        .post(format!("{}order/", up.front_door))
+        .form(WORKED_EXAMPLE_FORM)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 200);
+    up.wait_for_rows("shipping", "shipment", 2).await;
+    up.wait_for_rows("invoicing", "invoice", 2).await;
+    for service in [ports.shipping, ports.invoicing] {
+        let health: serde_json::Value = client
+            .get(format!("http://127.0.0.1:{service}/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            health["duplicatesIgnored"], 0,
+            "nothing was delivered twice: {health}"
+        );
+        assert_eq!(
+            health["applied"], 1,
+            "only the new order was applied after the restart: {health}"
+        );
+    }
+    up.stop().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_with_two_shipping_instances_splits_the_partitions_and_ships_each_order_once() {
+    // Arrange
+    let data_dir = temp_data_dir();
+    let ports = Ports::free();
+    let up = Up::start(&data_dir, ports, &["--scale", "shipping=2"]).await;
+    let client = reqwest::Client::new();
+    let home = text(&client, up.front_door.clone()).await;
+    assert!(
+        home.contains("shipping #2"),
+        "the home page shows the second instance: {home}"
+    );
+    let instances: Vec<String> = home
+        .split("<tr><td>shipping #")
+        .skip(1)
+        .map(|row| {
+            row.split("href=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(instances.len(), 2, "{home}");
+    let partitions = wait_until("both instances to own partitions", DEADLINE, || async {
+        let mut owned = Vec::new();
+        for instance in &instances {
+            let health: serde_json::Value = client
+                .get(format!("{instance}health"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let mine: Vec<i64> = health["assignedPartitions"]
+                .as_array()?
+                .iter()
+                .filter_map(|p| p.as_i64())
+                .collect();
+            owned.push(mine);
+        }
+        let total: usize = owned.iter().map(Vec::len).sum();
+        (owned.iter().all(|mine| !mine.is_empty()) && total == 5).then_some(owned)
+    })
+    .await;
+    assert_eq!(partitions.concat().len(), 5);
+
+    // Act: ten orders through the front door's JSON API.
+    for count in 1..=10 {
+        let response = client
+            .post(format!("{}order/api/orders", up.front_door))
+            .json(&serde_json::json!({
+                "customerId": 2,
+                "shippingAddress": {"street": "Main St. 1", "zip": "12345", "city": "Springfield"},
+                "billingAddress": {"street": "Bill St. 2", "zip": "54321", "city": "Shelbyville"},
+                "orderLine": [{"count": count, "itemId": 3}]
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+
+    // Assert: exactly one shipment per order, each made by one of the instances.
+    up.wait_for_rows("shipping", "shipment", 10).await;
+    up.wait_for_rows("invoicing", "invoice", 10).await;
+    let mut applied = 0;
+    for instance in &instances {
+        let health: serde_json::Value = client
+            .get(format!("{instance}health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        applied += health["applied"].as_i64().unwrap();
+    }
+    assert_eq!(applied, 10);
+    let log = std::fs::read_to_string(&up.log).unwrap();
+    assert!(
+        log.contains("shipping-1")
+            && log.contains("shipping-2")
+            && log.contains("partitions assigned"),
+        "{log}"
+    );
+    up.stop().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
