@@ -3,13 +3,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use orderflow_feed::{Poller, PollerSettings, PollerStatus};
 use orderflow_kafka::{BrokerProbe, ConsumerSettings, ConsumerStatus, run_consumer};
 use orderflow_storage::{Database, DatabaseSettings, Migrations};
 use orderflow_transport::OrderEventHandler;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{ConsumerState, health};
+use crate::{ConsumerState, DatabaseCheckpoints, Intake, health, poll};
 
 /// Everything a consumer service needs to start.
 #[derive(Debug, Clone)]
@@ -18,7 +20,24 @@ pub struct ConsumerServiceSettings {
     /// 0 picks a free port.
     pub port: u16,
     pub database: DatabaseSettings,
-    pub consumer: ConsumerSettings,
+    pub transport: ConsumerTransport,
+}
+
+/// How order events reach a consumer service: configuration, not code.
+#[derive(Debug, Clone)]
+pub enum ConsumerTransport {
+    Kafka(ConsumerSettings),
+    Feed(PollerSettings),
+}
+
+impl ConsumerServiceSettings {
+    /// The Kafka settings; panics in feed mode (for tests and the CLI, which know the mode).
+    pub fn kafka_mut(&mut self) -> &mut ConsumerSettings {
+        match &mut self.transport {
+            ConsumerTransport::Kafka(settings) => settings,
+            ConsumerTransport::Feed(_) => panic!("this service is set up to read the feed"),
+        }
+    }
 }
 
 /// A built consumer service: database migrated, port bound. `run_until` runs it.
@@ -27,7 +46,9 @@ pub struct ConsumerService {
     listener: TcpListener,
     port: u16,
     state: ConsumerState,
-    consumer: ConsumerSettings,
+    transport: ConsumerTransport,
+    /// The other end of `Intake::Feed::poll_now`, handed to the poller when it starts.
+    poll_requests: Option<mpsc::Receiver<orderflow_feed::poller::PollNow>>,
 }
 
 impl ConsumerService {
@@ -36,31 +57,51 @@ impl ConsumerService {
         settings: ConsumerServiceSettings,
         migrations: Migrations,
     ) -> anyhow::Result<Self> {
-        settings.consumer.kafka.validate()?;
+        if let ConsumerTransport::Kafka(kafka) = &settings.transport {
+            kafka.kafka.validate()?;
+        }
         let db = Database::connect(&settings.database, migrations).await?;
-        let broker = BrokerProbe::new(&settings.consumer.kafka)
-            .context("cannot create the Kafka health probe")?;
         let listener = orderflow_web::bind(settings.bind, settings.port).await?;
         let port = listener.local_addr()?.port();
-        tracing::info!(
-            port,
-            group = %settings.consumer.group_id,
-            brokers = %settings.consumer.kafka.brokers,
-            topic = %settings.consumer.kafka.topic,
-            "{service} service listening on http://localhost:{port}/"
-        );
+        let mut poll_requests = None;
+        let intake = match &settings.transport {
+            ConsumerTransport::Kafka(kafka) => {
+                tracing::info!(
+                    port,
+                    group = %kafka.group_id,
+                    brokers = %kafka.kafka.brokers,
+                    topic = %kafka.kafka.topic,
+                    "{service} service listening on http://localhost:{port}/"
+                );
+                Intake::Kafka {
+                    group: kafka.group_id.clone(),
+                    status: Arc::new(ConsumerStatus::default()),
+                    broker: BrokerProbe::new(&kafka.kafka)
+                        .context("cannot create the Kafka health probe")?,
+                }
+            }
+            ConsumerTransport::Feed(feed) => {
+                tracing::info!(port, feed = %feed.feed_url, "{service} service listening on http://localhost:{port}/");
+                let (poll_now, requests) = mpsc::channel(8);
+                poll_requests = Some(requests);
+                Intake::Feed {
+                    feed_url: feed.feed_url.clone(),
+                    status: Arc::new(PollerStatus::default()),
+                    poll_now,
+                }
+            }
+        };
         let state = ConsumerState {
             service,
             db,
-            status: Arc::new(ConsumerStatus::default()),
-            broker,
-            group: settings.consumer.group_id.clone(),
+            intake,
         };
         Ok(ConsumerService {
             listener,
             port,
             state,
-            consumer: settings.consumer,
+            transport: settings.transport,
+            poll_requests,
         })
     }
 
@@ -72,34 +113,55 @@ impl ConsumerService {
         &self.state
     }
 
-    /// Serves `pages` (plus `/health` and `/style.css`) and consumes with `handler` until
-    /// `shutdown` is cancelled. If either stops on its own, the other is stopped too.
+    /// Serves `pages` (plus `/health`, `/poll` and `/style.css`) and consumes with `handler`
+    /// until `shutdown` is cancelled. If either stops on its own, the other is stopped too.
     pub async fn run_until(
-        self,
+        mut self,
         pages: Router<ConsumerState>,
         handler: Arc<dyn OrderEventHandler>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let consumer = tokio::spawn({
-            let shutdown = shutdown.clone();
-            let status = Arc::clone(&self.state.status);
-            async move {
-                let result = run_consumer(self.consumer, handler, status, shutdown.clone()).await;
-                shutdown.cancel();
-                result
+        let intake = match (&self.transport, &self.state.intake) {
+            (ConsumerTransport::Kafka(settings), Intake::Kafka { status, .. }) => {
+                let (settings, status, shutdown) =
+                    (settings.clone(), Arc::clone(status), shutdown.clone());
+                tokio::spawn(async move {
+                    let result = run_consumer(settings, handler, status, shutdown.clone()).await;
+                    shutdown.cancel();
+                    result.context("the Kafka consumer failed")
+                })
             }
-        });
+            (ConsumerTransport::Feed(settings), Intake::Feed { status, .. }) => {
+                let checkpoints = Arc::new(DatabaseCheckpoints {
+                    db: self.state.db.clone(),
+                });
+                let poller =
+                    Poller::new(settings.clone(), handler, checkpoints, Arc::clone(status))
+                        .context("cannot create the feed poller's HTTP client")?;
+                let requests = self
+                    .poll_requests
+                    .take()
+                    .expect("built with the feed transport");
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    poller.run(requests, shutdown).await;
+                    Ok(())
+                })
+            }
+            _ => unreachable!("state and transport are built together"),
+        };
         let db = self.state.db.clone();
         let router = pages
             .merge(health::router())
+            .merge(poll::router())
             .merge(orderflow_web::stylesheet_router())
             .with_state(self.state);
         let served =
             orderflow_web::serve(self.listener, router, shutdown.clone().cancelled_owned()).await;
         shutdown.cancel();
-        let consumed = consumer.await.context("the consumer panicked")?;
+        let consumed = intake.await.context("the consumer panicked")?;
         db.close().await;
         served?;
-        consumed.context("the consumer failed")
+        consumed
     }
 }

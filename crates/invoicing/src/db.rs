@@ -1,9 +1,10 @@
 //! The invoicing service's queries: storing an invoice once, listing and showing invoices.
 
 use anyhow::Context;
+use orderflow_consumer::advance_checkpoint;
 use orderflow_events::{Address, EpochMillis, OrderPlaced, Price};
 use orderflow_storage::{Database, params};
-use orderflow_transport::Applied;
+use orderflow_transport::{Applied, Checkpoint};
 use sqlx::Row;
 
 /// How many invoices the list page shows at most, newest first.
@@ -42,10 +43,20 @@ impl InvoiceLine {
     }
 }
 
-/// Stores the invoice for `order` with its lines and total in one transaction, unless an invoice
+/// Stores the invoice for `order` (and moves the feed checkpoint, if any) with its lines and total in one transaction, unless an invoice
 /// with that id exists: then nothing changes (the first copy wins).
-pub async fn store_invoice(db: &Database, order: &OrderPlaced) -> Result<Applied, sqlx::Error> {
+pub async fn store_invoice(
+    db: &Database,
+    order: &OrderPlaced,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Applied, sqlx::Error> {
     let mut tx = db.begin().await?;
+    if let Some(checkpoint) = checkpoint
+        && !advance_checkpoint(&mut tx, checkpoint).await?
+    {
+        tx.rollback().await?;
+        return Ok(Applied::CheckpointMoved);
+    }
     let (customer, address) = (&order.customer, &order.billing_address);
     let inserted = sqlx::query(
         "INSERT INTO invoice (id, customer_id, customer_name, customer_firstname, customer_email, \
@@ -67,7 +78,8 @@ pub async fn store_invoice(db: &Database, order: &OrderPlaced) -> Result<Applied
     .await?
     .rows_affected();
     if inserted == 0 {
-        tx.rollback().await?;
+        // Nothing of ours changes, but a feed checkpoint still moves past this entry.
+        tx.commit().await?;
         tracing::info!("Invoice id {} already exists - ignored", order.id);
         return Ok(Applied::AlreadyPresent);
     }

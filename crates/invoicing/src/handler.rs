@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use orderflow_events::OrderPlaced;
 use orderflow_storage::Database;
-use orderflow_transport::{Applied, HandleError, OrderEventHandler};
+use orderflow_transport::{Applied, Checkpoint, HandleError, OrderEventHandler};
 
 use crate::db;
 
@@ -13,8 +13,12 @@ pub struct InvoiceProjector {
 
 #[async_trait]
 impl OrderEventHandler for InvoiceProjector {
-    async fn handle(&self, order: &OrderPlaced) -> Result<Applied, HandleError> {
-        db::store_invoice(&self.db, order)
+    async fn handle(
+        &self,
+        order: &OrderPlaced,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Applied, HandleError> {
+        db::store_invoice(&self.db, order, checkpoint)
             .await
             .map_err(orderflow_consumer::classify)
     }

@@ -18,6 +18,8 @@ pub fn router() -> Router<ConsumerState> {
 #[derive(Template)]
 #[template(path = "invoices.html")]
 struct InvoicesPage {
+    /// Show the "Poll" button: this instance reads the feed.
+    polls_feed: bool,
     invoices: Vec<InvoiceSummary>,
     total: i64,
 }
@@ -32,7 +34,11 @@ async fn invoices_index(
     State(state): State<ConsumerState>,
 ) -> Result<HtmlPage<InvoicesPage>, AppError> {
     let (invoices, total) = db::list_invoices(&state.db).await?;
-    Ok(HtmlPage::ok(InvoicesPage { invoices, total }))
+    Ok(HtmlPage::ok(InvoicesPage {
+        polls_feed: state.polls_feed(),
+        invoices,
+        total,
+    }))
 }
 
 async fn invoice_show(

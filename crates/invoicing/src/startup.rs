@@ -1,8 +1,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use orderflow_consumer::{ConsumerService, ConsumerServiceSettings, ConsumerState};
-use orderflow_kafka::{ConsumerSettings, KafkaSettings};
+pub use orderflow_consumer::Transport;
+use orderflow_consumer::{
+    ConsumerService, ConsumerServiceSettings, ConsumerState, ConsumerTransport,
+};
+use orderflow_kafka::ConsumerSettings;
 use orderflow_storage::{DatabaseSettings, Migrations};
 use tokio_util::sync::CancellationToken;
 
@@ -22,16 +25,22 @@ pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
 };
 
-/// Invoicing's settings with the contract's defaults: port 8083, schema and group `invoicing`.
+/// Invoicing's settings with the contract's defaults: port 8083, schema `invoicing`, and (for Kafka)
+/// group `invoicing`.
 pub fn default_settings(
     database_url: impl Into<String>,
-    kafka: KafkaSettings,
+    transport: Transport,
 ) -> ConsumerServiceSettings {
     ConsumerServiceSettings {
         bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
         port: DEFAULT_PORT,
         database: DatabaseSettings::new(database_url, SERVICE),
-        consumer: ConsumerSettings::new(kafka, SERVICE),
+        transport: match transport {
+            Transport::Kafka(kafka) => {
+                ConsumerTransport::Kafka(ConsumerSettings::new(kafka, SERVICE))
+            }
+            Transport::Feed(feed) => ConsumerTransport::Feed(feed),
+        },
     }
 }
 

@@ -204,12 +204,12 @@ impl Member {
         };
         let mut backoff = Backoff::new();
         loop {
-            match self.handler.handle(&order).await {
+            match self.handler.handle(&order, None).await {
                 Ok(Applied::Created) => {
                     self.status.applied.fetch_add(1, Ordering::Relaxed);
                     return Outcome::Done;
                 }
-                Ok(Applied::AlreadyPresent) => {
+                Ok(Applied::AlreadyPresent | Applied::CheckpointMoved) => {
                     self.status.duplicates.fetch_add(1, Ordering::Relaxed);
                     return Outcome::Done;
                 }

@@ -82,4 +82,6 @@ pub struct UpSettings {
     pub database_url: Option<String>,
     /// Restart a child that exits, after this long; `None` leaves it dead.
     pub restart_delay: Option<Duration>,
+    /// The feed recipe: shipping and invoicing poll order's Atom feed; no broker is started.
+    pub feed: bool,
 }

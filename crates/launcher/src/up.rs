@@ -45,6 +45,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
     let broker_stop = CancellationToken::new();
     let mut broker_task = None;
     let brokers = match (&settings.kafka_brokers, &settings.broker_executable) {
+        _ if settings.feed => String::new(),
         (Some(brokers), _) => brokers.clone(),
         (None, None) => {
             bail!("no Kafka: pass --kafka-brokers, or build orderflow with its embedded broker")
@@ -89,9 +90,18 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
             instance.port.to_string().into(),
             "--data-dir".into(),
             settings.data_dir.clone().into(),
-            "--kafka-brokers".into(),
-            brokers.clone().into(),
         ];
+        if settings.feed {
+            args.extend(["--transport".into(), "feed".into()]);
+            if instance.service != Service::Order {
+                args.extend([
+                    "--feed-url".into(),
+                    format!("http://127.0.0.1:{}/feed", settings.ports.order).into(),
+                ]);
+            }
+        } else {
+            args.extend(["--kafka-brokers".into(), brokers.clone().into()]);
+        }
         if let Some(url) = &settings.database_url {
             args.extend(["--database-url".into(), url.into()]);
         }

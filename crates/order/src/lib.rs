@@ -3,10 +3,11 @@
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod feed_db;
 pub mod relay;
 pub mod routes;
 pub mod startup;
 pub mod state;
 
-pub use config::Settings;
+pub use config::{OrderTransport, Settings};
 pub use startup::Application;

@@ -1,5 +1,6 @@
-//! The outbox relay: publishes the events that `place_order` committed, in the order they were
-//! stored, and marks each one published only after the transport acknowledged it.
+//! The outbox relay: gives the events that `place_order` committed their feed positions, and
+//! (with Kafka) publishes them in the order they were stored, marking each one published only
+//! after the broker acknowledged it.
 //!
 //! An event is therefore never lost (it stays pending until acknowledged, whatever crashes) and
 //! may be published twice (acknowledged, then the mark is lost to a crash); consumers are
@@ -16,6 +17,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use orderflow_events::EpochMillis;
+
+use crate::feed_db;
 
 /// How the relay paces itself.
 #[derive(Debug, Clone)]
@@ -40,7 +43,8 @@ impl Default for RelaySettings {
 #[derive(Clone)]
 pub struct OutboxRelay {
     db: Database,
-    publisher: Arc<dyn Publisher>,
+    /// Where events go besides the feed; `None` in feed mode.
+    publisher: Option<Arc<dyn Publisher>>,
     /// Notified by the request handlers right after an order commits, so that its event leaves
     /// at once instead of at the next idle poll.
     wake: Arc<Notify>,
@@ -58,7 +62,7 @@ impl std::fmt::Debug for OutboxRelay {
 impl OutboxRelay {
     pub fn new(
         db: Database,
-        publisher: Arc<dyn Publisher>,
+        publisher: Option<Arc<dyn Publisher>>,
         wake: Arc<Notify>,
         settings: RelaySettings,
     ) -> Self {
@@ -112,14 +116,18 @@ impl OutboxRelay {
         tracing::info!("Outbox relay stopped.");
     }
 
-    /// Publishes one batch of pending events; returns how many were acknowledged. Tests call it
-    /// to drain the outbox without waiting for the loop.
+    /// Sequences and publishes one batch of pending events; returns how many it handled. Tests
+    /// call it to drain the outbox without waiting for the loop.
     pub async fn relay_batch(&self) -> anyhow::Result<usize> {
-        self.publisher
+        let sequenced = feed_db::sequence_pending(&self.db, self.settings.batch_size).await?;
+        let Some(publisher) = &self.publisher else {
+            return Ok(sequenced);
+        };
+        publisher
             .prepare()
             .await
             .context("the transport is not ready")?;
-        match self.db.backend() {
+        let published = match self.db.backend() {
             // Several order instances may relay at once: each takes rows nobody else holds.
             Backend::Postgres => {
                 let mut tx = self
@@ -127,7 +135,7 @@ impl OutboxRelay {
                     .begin()
                     .await
                     .context("failed to begin a transaction")?;
-                let outcome = self.relay_on(&mut tx).await;
+                let outcome = self.relay_on(publisher.as_ref(), &mut tx).await;
                 tx.commit()
                     .await
                     .context("failed to commit published marks")?;
@@ -142,12 +150,17 @@ impl OutboxRelay {
                     .acquire()
                     .await
                     .context("no database connection")?;
-                self.relay_on(&mut connection).await
+                self.relay_on(publisher.as_ref(), &mut connection).await
             }
-        }
+        }?;
+        Ok(sequenced.max(published))
     }
 
-    async fn relay_on(&self, connection: &mut AnyConnection) -> anyhow::Result<usize> {
+    async fn relay_on(
+        &self,
+        publisher: &dyn Publisher,
+        connection: &mut AnyConnection,
+    ) -> anyhow::Result<usize> {
         let select = format!(
             "SELECT id, event_key, payload, event_type, created_ms FROM order_event \
              WHERE published_ms IS NULL ORDER BY id LIMIT $1{}",
@@ -174,7 +187,7 @@ impl OutboxRelay {
             return Ok(0);
         }
 
-        let results = self.publisher.publish(&events).await;
+        let results = publisher.publish(&events).await;
         let mut acknowledged = Vec::with_capacity(events.len());
         let mut first_error: Option<PublishError> = None;
         for (event, result) in events.iter().zip(results) {

@@ -3,11 +3,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use orderflow_kafka::{BrokerProbe, KafkaPublisher};
 use orderflow_storage::{Database, Migrations};
+use orderflow_transport::Publisher;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+use crate::config::{OrderTransport, Settings};
 use crate::relay::OutboxRelay;
 use crate::routes;
 use crate::state::AppState;
@@ -32,35 +33,54 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        settings.kafka.validate()?;
+        if let OrderTransport::Kafka(kafka) = &settings.transport {
+            kafka.validate()?;
+        }
         let db = Database::connect(&settings.database, MIGRATIONS).await?;
-        let publisher = KafkaPublisher::new(settings.kafka.clone())
-            .context("cannot create the Kafka producer")?;
-        let broker =
-            BrokerProbe::new(&settings.kafka).context("cannot create the Kafka health probe")?;
+        let (publisher, broker): (Option<Arc<dyn Publisher>>, _) = match &settings.transport {
+            OrderTransport::Kafka(kafka) => (
+                Some(Arc::new(
+                    KafkaPublisher::new(kafka.clone())
+                        .context("cannot create the Kafka producer")?,
+                )),
+                Some(BrokerProbe::new(kafka).context("cannot create the Kafka health probe")?),
+            ),
+            OrderTransport::Feed => (None, None),
+        };
         let relay_wake = Arc::new(Notify::new());
         let relay = OutboxRelay::new(
             db.clone(),
-            Arc::new(publisher),
+            publisher,
             Arc::clone(&relay_wake),
             settings.relay.clone(),
         );
         let listener = orderflow_web::bind(settings.bind, settings.port).await?;
         let port = listener.local_addr()?.port();
-        tracing::info!(
-            port,
-            brokers = %settings.kafka.brokers,
-            topic = %settings.kafka.topic,
-            "Order service listening on http://localhost:{port}/"
-        );
+        match &settings.transport {
+            OrderTransport::Kafka(kafka) => tracing::info!(
+                port,
+                brokers = %kafka.brokers,
+                topic = %kafka.topic,
+                "Order service listening on http://localhost:{port}/ (feed at /feed)"
+            ),
+            OrderTransport::Feed => {
+                tracing::info!(
+                    port,
+                    "Order service listening on http://localhost:{port}/ (feed at /feed, no Kafka)"
+                )
+            }
+        }
+        let state = AppState {
+            db,
+            relay_wake,
+            broker,
+            feed_page_size: settings.feed_page_size,
+            public_url: settings.public_url.clone(),
+        };
         Ok(Application {
             listener,
             port,
-            state: AppState {
-                db,
-                relay_wake,
-                broker,
-            },
+            state,
             relay,
         })
     }

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use orderflow_events::OrderPlaced;
+use orderflow_feed::PageSize;
 use orderflow_kafka::BrokerProbe;
 use orderflow_storage::Database;
 use tokio::sync::Notify;
@@ -15,8 +16,12 @@ pub struct AppState {
     pub db: Database,
     /// Wakes the outbox relay once an order has committed, so its event leaves immediately.
     pub relay_wake: Arc<Notify>,
-    /// Asks the broker whether it is reachable, for `/health`.
-    pub broker: BrokerProbe,
+    /// Asks the broker whether it is reachable, for `/health`; `None` in feed mode.
+    pub broker: Option<BrokerProbe>,
+    /// Entries per feed document.
+    pub feed_page_size: PageSize,
+    /// The configured public URL for the feed's links, if any.
+    pub public_url: Option<String>,
 }
 
 impl AppState {

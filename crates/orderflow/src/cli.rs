@@ -22,7 +22,7 @@ enum Command {
     /// Runs the whole system: embedded broker, every service as its own process, front door.
     Up(UpArgs),
     /// Runs the order service: web UI, JSON API, outbox relay to Kafka (default port 8081).
-    Order(ServiceArgs),
+    Order(OrderArgs),
     /// Runs one shipping instance in consumer group `shipping` (default port 8082).
     Shipping(ConsumerArgs),
     /// Runs one invoicing instance in consumer group `invoicing` (default port 8083).
@@ -64,6 +64,17 @@ struct UpArgs {
     /// Leave a service that exits dead instead of restarting it.
     #[arg(long)]
     no_restart: bool,
+    /// How orders travel: `kafka` (the embedded broker unless --kafka-brokers), or `feed` (the
+    /// Atom feed, polled by shipping and invoicing; no broker at all).
+    #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
+    transport: TransportArg,
+}
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TransportArg {
+    Kafka,
+    Feed,
 }
 
 impl Default for UpArgs {
@@ -109,12 +120,38 @@ struct ServiceArgs {
     /// PostgreSQL schema of this service (default: its name; `orders` for order).
     #[arg(long)]
     schema: Option<String>,
+    /// How orders travel: `kafka`, or `feed` (the Atom feed; no broker).
+    #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
+    transport: TransportArg,
+}
+
+#[derive(Debug, Args)]
+struct OrderArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    /// Entries per feed document (the current one and each archive page).
+    #[arg(long, default_value_t = 100)]
+    feed_page_size: u32,
+    /// The URL readers reach order at, for the feed's links (default: taken from each request,
+    /// honouring the front door's X-Forwarded-* headers).
+    #[arg(long, env = "ORDERFLOW_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
 struct ConsumerArgs {
     #[command(flatten)]
     service: ServiceArgs,
+    /// With --transport feed: the order feed to poll.
+    #[arg(
+        long,
+        env = "ORDERFLOW_FEED_URL",
+        default_value = "http://127.0.0.1:8081/feed"
+    )]
+    feed_url: String,
+    /// With --transport feed: milliseconds between polls.
+    #[arg(long, default_value_t = 2000)]
+    poll_interval_ms: u64,
     /// Consumer group (default: the service's name). Instances of one group share the partitions.
     #[arg(long, env = "ORDERFLOW_KAFKA_GROUP")]
     group: Option<String>,
@@ -176,13 +213,7 @@ impl Cli {
         {
             Command::Up(args) => up(args, shutdown).await,
             Command::Order(args) => {
-                let mut settings =
-                    orderflow_order::Settings::new(args.database_url("order"), args.kafka());
-                settings.bind = args.bind;
-                settings.port = args.port.unwrap_or(orderflow_order::config::DEFAULT_PORT);
-                if let Some(schema) = args.schema {
-                    settings.database.schema = schema;
-                }
+                let settings = order_settings(args)?;
                 orderflow_order::Application::build(settings)
                     .await?
                     .run_until(shutdown)
@@ -217,9 +248,10 @@ async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
         KafkaSettings::new(brokers.as_str()).validate()?;
     }
     let executable = std::env::current_exe()?;
-    let broker_executable = match &args.kafka_brokers {
-        Some(_) => None,
-        None => Some(orderflow_launcher::locate_broker(&executable)?),
+    let feed = args.transport == TransportArg::Feed;
+    let broker_executable = match (&args.kafka_brokers, feed) {
+        (None, false) => Some(orderflow_launcher::locate_broker(&executable)?),
+        _ => None,
     };
     let settings = orderflow_launcher::UpSettings {
         executable,
@@ -236,6 +268,7 @@ async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
         kafka_brokers: args.kafka_brokers,
         database_url: args.database_url,
         restart_delay: (!args.no_restart).then_some(Duration::from_secs(3)),
+        feed,
     };
     orderflow_launcher::up(settings, shutdown).await
 }
@@ -298,12 +331,54 @@ async fn broker(args: BrokerArgs, shutdown: CancellationToken) -> anyhow::Result
     Ok(())
 }
 
+fn order_settings(args: OrderArgs) -> anyhow::Result<orderflow_order::Settings> {
+    let service = args.service;
+    let transport = match service.transport {
+        TransportArg::Kafka => orderflow_order::OrderTransport::Kafka(service.kafka()),
+        TransportArg::Feed => orderflow_order::OrderTransport::Feed,
+    };
+    let mut settings = orderflow_order::Settings::new(service.database_url("order"), transport);
+    settings.bind = service.bind;
+    settings.port = service
+        .port
+        .unwrap_or(orderflow_order::config::DEFAULT_PORT);
+    if let Some(schema) = service.schema {
+        settings.database.schema = schema;
+    }
+    settings.feed_page_size = orderflow_feed::PageSize::new(args.feed_page_size)
+        .ok_or_else(|| anyhow::anyhow!("--feed-page-size must be at least 1"))?;
+    settings.public_url = args
+        .public_url
+        .map(|url| format!("{}/", url.trim_end_matches('/')));
+    Ok(settings)
+}
+
 fn consumer_settings(
     args: ConsumerArgs,
-    defaults: fn(String, KafkaSettings) -> orderflow_consumer::ConsumerServiceSettings,
+    defaults: fn(
+        String,
+        orderflow_consumer::Transport,
+    ) -> orderflow_consumer::ConsumerServiceSettings,
 ) -> anyhow::Result<orderflow_consumer::ConsumerServiceSettings> {
     let service = args.service;
-    let mut settings = defaults(String::new(), service.kafka());
+    let transport = match service.transport {
+        TransportArg::Kafka => orderflow_consumer::Transport::Kafka(service.kafka()),
+        TransportArg::Feed => {
+            anyhow::ensure!(
+                args.poll_interval_ms >= 10,
+                "--poll-interval-ms must be at least 10"
+            );
+            let feed_url = args.feed_url.trim();
+            anyhow::ensure!(
+                feed_url.starts_with("http://") || feed_url.starts_with("https://"),
+                "--feed-url must be an http:// or https:// URL, e.g. http://127.0.0.1:8081/feed; got `{feed_url}`"
+            );
+            let mut poller = orderflow_feed::PollerSettings::new(feed_url);
+            poller.interval = Duration::from_millis(args.poll_interval_ms);
+            orderflow_consumer::Transport::Feed(poller)
+        }
+    };
+    let mut settings = defaults(String::new(), transport);
     let name = settings.database.schema.clone();
     settings.database.url = service.database_url(&name);
     settings.bind = service.bind;
@@ -313,13 +388,15 @@ fn consumer_settings(
     if let Some(schema) = service.schema {
         settings.database.schema = schema;
     }
-    if let Some(group) = args.group {
-        settings.consumer.group_id = group;
+    if let orderflow_consumer::ConsumerTransport::Kafka(kafka) = &mut settings.transport {
+        if let Some(group) = args.group {
+            kafka.group_id = group;
+        }
+        anyhow::ensure!(
+            args.session_timeout_secs >= 1,
+            "--session-timeout-secs must be at least 1"
+        );
+        kafka.session_timeout = Duration::from_secs(args.session_timeout_secs);
     }
-    anyhow::ensure!(
-        args.session_timeout_secs >= 1,
-        "--session-timeout-secs must be at least 1"
-    );
-    settings.consumer.session_timeout = Duration::from_secs(args.session_timeout_secs);
     Ok(settings)
 }

@@ -1,9 +1,10 @@
 //! The shipping service's queries: storing a shipment once, listing and showing shipments.
 
 use anyhow::Context;
+use orderflow_consumer::advance_checkpoint;
 use orderflow_events::{Address, EpochMillis, OrderPlaced};
 use orderflow_storage::{Database, params};
-use orderflow_transport::Applied;
+use orderflow_transport::{Applied, Checkpoint};
 use sqlx::Row;
 
 /// How many shipments the list page shows at most, newest first.
@@ -32,10 +33,20 @@ pub struct ShipmentLine {
     pub item_name: String,
 }
 
-/// Stores the shipment for `order` with its lines in one transaction, unless a shipment with
+/// Stores the shipment for `order` (and moves the feed checkpoint, if any) with its lines in one transaction, unless a shipment with
 /// that id exists: then nothing changes (the first copy wins).
-pub async fn store_shipment(db: &Database, order: &OrderPlaced) -> Result<Applied, sqlx::Error> {
+pub async fn store_shipment(
+    db: &Database,
+    order: &OrderPlaced,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Applied, sqlx::Error> {
     let mut tx = db.begin().await?;
+    if let Some(checkpoint) = checkpoint
+        && !advance_checkpoint(&mut tx, checkpoint).await?
+    {
+        tx.rollback().await?;
+        return Ok(Applied::CheckpointMoved);
+    }
     let address = &order.shipping_address;
     let inserted = sqlx::query(
         "INSERT INTO shipment (id, customer_id, customer_name, customer_firstname, updated_ms, \
@@ -55,7 +66,8 @@ pub async fn store_shipment(db: &Database, order: &OrderPlaced) -> Result<Applie
     .await?
     .rows_affected();
     if inserted == 0 {
-        tx.rollback().await?;
+        // Nothing of ours changes, but a feed checkpoint still moves past this entry.
+        tx.commit().await?;
         tracing::info!("Shipment id {} already exists - ignored", order.id);
         return Ok(Applied::AlreadyPresent);
     }

@@ -18,6 +18,8 @@ pub fn router() -> Router<ConsumerState> {
 #[derive(Template)]
 #[template(path = "shipments.html")]
 struct ShipmentsPage {
+    /// Show the "Poll" button: this instance reads the feed.
+    polls_feed: bool,
     shipments: Vec<ShipmentSummary>,
     total: i64,
 }
@@ -32,7 +34,11 @@ async fn shipments_index(
     State(state): State<ConsumerState>,
 ) -> Result<HtmlPage<ShipmentsPage>, AppError> {
     let (shipments, total) = db::list_shipments(&state.db).await?;
-    Ok(HtmlPage::ok(ShipmentsPage { shipments, total }))
+    Ok(HtmlPage::ok(ShipmentsPage {
+        polls_feed: state.polls_feed(),
+        shipments,
+        total,
+    }))
 }
 
 async fn shipment_show(

@@ -5,13 +5,32 @@ use crate::BoxError;
 
 /// What a consumer service does with one order event: store its own copy, exactly once.
 ///
-/// The transport calls `handle` for one event at a time per partition (or feed), in order, and
-/// records its position (Kafka offset, feed cursor) only after `handle` returned `Ok`. So an
+/// The transport calls `handle` for one event at a time per partition (or feed), in order. So an
 /// implementation must commit its effect before returning `Ok`, and must treat an event it has
 /// already applied as done (`Applied::AlreadyPresent`): after a crash it sees it again.
+///
+/// Kafka keeps the position itself (the offset, stored after `Ok`): `checkpoint` is `None`. The
+/// feed keeps it in the service's database: `checkpoint` is `Some`, and the implementation moves
+/// it from `expected` to `next` in the same transaction as its effect, or, if another instance
+/// has moved it already, changes nothing and answers `Applied::CheckpointMoved`.
 #[async_trait]
 pub trait OrderEventHandler: Send + Sync + 'static {
-    async fn handle(&self, order: &OrderPlaced) -> Result<Applied, HandleError>;
+    async fn handle(
+        &self,
+        order: &OrderPlaced,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Applied, HandleError>;
+}
+
+/// A reader's position in a stream it keeps in the consumer's database (the feed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Which stream: the feed's URL.
+    pub stream: String,
+    /// The stored position the reader started from.
+    pub expected: i64,
+    /// The position of the event being applied.
+    pub next: i64,
 }
 
 /// What `handle` did.
@@ -19,8 +38,12 @@ pub trait OrderEventHandler: Send + Sync + 'static {
 pub enum Applied {
     /// The copy was stored now.
     Created,
-    /// A copy with this id was stored before; the first one wins and nothing changed.
+    /// A copy with this id was stored before; the first one wins and nothing changed (but the
+    /// checkpoint, if any, moved on).
     AlreadyPresent,
+    /// The checkpoint was no longer at `expected`: another instance got there first. Nothing
+    /// was written; the reader should read its position again.
+    CheckpointMoved,
 }
 
 /// Why an event could not be applied, and whether trying again can help.

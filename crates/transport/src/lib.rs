@@ -3,7 +3,7 @@
 mod handler;
 mod publisher;
 
-pub use handler::{Applied, HandleError, OrderEventHandler};
+pub use handler::{Applied, Checkpoint, HandleError, OrderEventHandler};
 pub use publisher::{OutgoingEvent, PublishError, Publisher};
 
 /// A boxed error that can cross tasks.

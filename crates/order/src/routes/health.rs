@@ -20,22 +20,30 @@ async fn health(State(state): State<AppState>) -> Response {
         Ok(()) => db::pending_events(&state.db).await.ok(),
         Err(_) => None,
     };
-    let broker = state.broker.check().await;
-    let status = if database.is_err() {
-        "down"
-    } else if broker.as_ref().is_ok_and(|partitions| *partitions > 0) {
-        "up"
-    } else {
-        "degraded"
+    let broker = match &state.broker {
+        Some(probe) => Some(probe.check().await),
+        None => None,
     };
-    let body = json!({
+    let status = match (&database, &broker) {
+        (Err(_), _) => "down",
+        (Ok(()), Some(Ok(partitions))) if *partitions > 0 => "up",
+        (Ok(()), None) => "up",
+        (Ok(()), Some(_)) => "degraded",
+    };
+    let mut body = json!({
         "service": "order",
         "status": status,
+        "transport": if broker.is_some() { "kafka" } else { "feed" },
         "database": match &database { Ok(()) => json!("up"), Err(error) => json!({"down": error.to_string()}) },
-        "broker": match &broker { Ok(_) => json!("up"), Err(error) => json!({"down": error}) },
-        "topicPartitions": broker.ok(),
         "pendingEvents": pending,
     });
+    if let Some(broker) = broker {
+        body["broker"] = match &broker {
+            Ok(_) => json!("up"),
+            Err(error) => json!({"down": error}),
+        };
+        body["topicPartitions"] = json!(broker.ok());
+    }
     let code = if database.is_ok() {
         StatusCode::OK
     } else {

@@ -1,6 +1,7 @@
 //! The order service's HTTP surface: the HTML UI, the JSON resources and API, health.
 
 mod api;
+mod feed;
 mod health;
 mod html;
 
@@ -12,6 +13,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(html::router())
         .merge(api::router())
+        .merge(feed::router())
         .merge(health::router())
         .merge(orderflow_web::stylesheet_router())
         .with_state(state)

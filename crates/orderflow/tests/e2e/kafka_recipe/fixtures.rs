@@ -3,9 +3,9 @@ use orderflow_testkit::kafka;
 use crate::helpers::*;
 
 const ORIGINAL_PRODUCER: &str =
-    include_str!("../../../events/fixtures/order-record-original-producer.json");
+    include_str!("../../../../events/fixtures/order-record-original-producer.json");
 const ORIGINAL_TEST: &str =
-    include_str!("../../../events/fixtures/order-record-original-test.json");
+    include_str!("../../../../events/fixtures/order-record-original-test.json");
 
 /// Produces `value` raw onto a fresh topic, as an original Java producer would, and checks that
 /// both consumers create shipment and invoice 1 from it.
@@ -113,6 +113,6 @@ async fn a_second_record_with_the_same_id_and_other_data_changes_nothing() {
     );
     assert_eq!(count(&shipping.state.db, "shipment_line").await, 2);
     assert_eq!(count(&invoicing.state.db, "invoice_line").await, 2);
-    assert_eq!(shipping.state.status.duplicates(), 1);
-    assert_eq!(invoicing.state.status.duplicates(), 1);
+    assert_eq!(shipping.state.kafka_status().duplicates(), 1);
+    assert_eq!(invoicing.state.kafka_status().duplicates(), 1);
 }

@@ -10,7 +10,13 @@ async fn a_consumer_started_before_the_topic_exists_catches_up_once_it_exists() 
     wait_until(
         "shipping to notice the topic is missing",
         DEADLINE,
-        || async { shipping.state.status.waiting_for_topic().then_some(()) },
+        || async {
+            shipping
+                .state
+                .kafka_status()
+                .waiting_for_topic()
+                .then_some(())
+        },
     )
     .await;
     assert!(
@@ -25,6 +31,6 @@ async fn a_consumer_started_before_the_topic_exists_catches_up_once_it_exists() 
 
     // Assert
     wait_for_rows(&shipping.state.db, "shipment", 1).await;
-    assert!(!shipping.state.status.waiting_for_topic());
+    assert!(!shipping.state.kafka_status().waiting_for_topic());
     shipping.stop().await;
 }

@@ -43,6 +43,8 @@ pub struct TestSystem {
 pub struct RunningOrder {
     pub url: String,
     pub db: Database,
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
 }
 
 pub struct RunningConsumer {
@@ -75,19 +77,44 @@ impl TestSystem {
     }
 
     pub async fn start_order_with(&self, kafka: KafkaSettings) -> RunningOrder {
+        self.start_order_on(orderflow_order::OrderTransport::Kafka(kafka), 0, None)
+            .await
+    }
+
+    /// order with the feed recipe (no Kafka), on `port` (0: any), with feed pages of `page_size`.
+    pub async fn start_order_feed(&self, port: u16, page_size: Option<u32>) -> RunningOrder {
+        self.start_order_on(orderflow_order::OrderTransport::Feed, port, page_size)
+            .await
+    }
+
+    async fn start_order_on(
+        &self,
+        transport: orderflow_order::OrderTransport,
+        port: u16,
+        page_size: Option<u32>,
+    ) -> RunningOrder {
         let (url, schema) = self.env.database(&self.iso, "orders");
-        let mut settings = orderflow_order::Settings::new(url, kafka);
-        settings.port = 0;
+        let mut settings = orderflow_order::Settings::new(url, transport);
+        settings.port = port;
         settings.database.schema = schema;
+        if let Some(size) = page_size {
+            settings.feed_page_size = orderflow_feed::PageSize::new(size).unwrap();
+        }
         let app = orderflow_order::Application::build(settings)
             .await
             .expect("order starts");
-        let running = RunningOrder {
-            url: format!("http://127.0.0.1:{}/", app.port()),
-            db: app.database().clone(),
-        };
-        tokio::spawn(app.run_until(self.shutdown.child_token()));
-        running
+        let (url, db) = (
+            format!("http://127.0.0.1:{}/", app.port()),
+            app.database().clone(),
+        );
+        let stop = self.shutdown.child_token();
+        let task = tokio::spawn(app.run_until(stop.clone()));
+        RunningOrder {
+            url,
+            db,
+            stop,
+            task,
+        }
     }
 
     pub async fn start_shipping(&self) -> RunningConsumer {
@@ -95,9 +122,17 @@ impl TestSystem {
     }
 
     pub async fn start_shipping_with(&self, kafka: KafkaSettings) -> RunningConsumer {
+        self.start_shipping_via(orderflow_consumer::Transport::Kafka(kafka))
+            .await
+    }
+
+    pub async fn start_shipping_via(
+        &self,
+        transport: orderflow_consumer::Transport,
+    ) -> RunningConsumer {
         let settings = self.consumer_settings(
             "shipping",
-            orderflow_shipping::default_settings(String::new(), kafka),
+            orderflow_shipping::default_settings(String::new(), transport),
         );
         let app = orderflow_shipping::Application::build(settings)
             .await
@@ -121,9 +156,17 @@ impl TestSystem {
     }
 
     pub async fn start_invoicing_with(&self, kafka: KafkaSettings) -> RunningConsumer {
+        self.start_invoicing_via(orderflow_consumer::Transport::Kafka(kafka))
+            .await
+    }
+
+    pub async fn start_invoicing_via(
+        &self,
+        transport: orderflow_consumer::Transport,
+    ) -> RunningConsumer {
         let settings = self.consumer_settings(
             "invoicing",
-            orderflow_invoicing::default_settings(String::new(), kafka),
+            orderflow_invoicing::default_settings(String::new(), transport),
         );
         let app = orderflow_invoicing::Application::build(settings)
             .await
@@ -151,8 +194,10 @@ impl TestSystem {
         settings.port = 0;
         settings.database.url = url;
         settings.database.schema = schema;
-        settings.consumer.group_id = self.iso.group(service);
-        settings.consumer.session_timeout = Duration::from_secs(6);
+        if let orderflow_consumer::ConsumerTransport::Kafka(kafka) = &mut settings.transport {
+            kafka.group_id = self.iso.group(service);
+            kafka.session_timeout = Duration::from_secs(6);
+        }
         settings
     }
 
@@ -195,9 +240,28 @@ impl TestSystem {
     }
 }
 
+/// A poller of `feed_url` that polls every 50 ms, so tests need not wait for the default.
+pub fn feed(feed_url: &str) -> orderflow_consumer::Transport {
+    let mut settings = orderflow_feed::PollerSettings::new(feed_url);
+    settings.interval = Duration::from_millis(50);
+    orderflow_consumer::Transport::Feed(settings)
+}
+
 impl Drop for TestSystem {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+impl RunningOrder {
+    pub fn feed_url(&self) -> String {
+        format!("{}feed", self.url)
+    }
+
+    /// Stops order (gracefully) and waits until its port is free again.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.expect("no panic").expect("stopped cleanly");
     }
 }
 

@@ -50,7 +50,10 @@ async fn a_consumer_killed_after_processing_recreates_nothing_and_misses_nothing
     let log = std::env::temp_dir().join(format!("orderflow-{}-shipping.log", system.iso.tag));
     let mut shipping = spawn_shipping(&system, &log);
     let (database_url, schema) = system.env.database(&system.iso, "shipping");
-    let mut settings = orderflow_shipping::default_settings(database_url, system.kafka());
+    let mut settings = orderflow_shipping::default_settings(
+        database_url,
+        orderflow_consumer::Transport::Kafka(system.kafka()),
+    );
     settings.database.schema = schema;
     let shipping_db = orderflow_storage::Database::connect(
         &settings.database,

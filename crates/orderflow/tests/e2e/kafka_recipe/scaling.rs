@@ -19,8 +19,8 @@ async fn two_shipping_instances_split_the_partitions_and_every_order_is_shipped_
         DEADLINE,
         || async {
             let (a, b) = (
-                first.state.status.assigned_partitions(),
-                second.state.status.assigned_partitions(),
+                first.state.kafka_status().assigned_partitions(),
+                second.state.kafka_status().assigned_partitions(),
             );
             let union: BTreeSet<i32> = a.iter().chain(&b).copied().collect();
             (!a.is_empty() && !b.is_empty() && union == all && a.len() + b.len() == 5)
@@ -42,8 +42,10 @@ async fn two_shipping_instances_split_the_partitions_and_every_order_is_shipped_
     wait_for_rows(&first.state.db, "shipment", 200).await;
     wait_for_rows(&invoicing.state.db, "invoice", 200).await;
     assert_eq!(count(&first.state.db, "shipment_line").await, 400);
-    let (applied_first, applied_second) =
-        (first.state.status.applied(), second.state.status.applied());
+    let (applied_first, applied_second) = (
+        first.state.kafka_status().applied(),
+        second.state.kafka_status().applied(),
+    );
     assert_eq!(
         applied_first + applied_second,
         200,

@@ -1,0 +1,88 @@
+//! The feed position of a consumer service, kept in its own database (tables from each
+//! service's migration `0002_feed.sql`), moved in the same transaction as each entry's effect.
+
+use async_trait::async_trait;
+use orderflow_events::EpochMillis;
+use orderflow_feed::FeedCheckpoints;
+use orderflow_feed::poller::Parked;
+use orderflow_storage::Database;
+use orderflow_transport::{BoxError, Checkpoint};
+use sqlx::{AnyConnection, Row};
+
+/// Moves `checkpoint` from `expected` to `next` inside the caller's transaction. `false` when the
+/// stored position is no longer `expected` (another instance moved it): then the caller must
+/// roll back and write nothing.
+pub async fn advance_checkpoint(
+    connection: &mut AnyConnection,
+    checkpoint: &Checkpoint,
+) -> Result<bool, sqlx::Error> {
+    if checkpoint.expected == 0 {
+        let inserted = sqlx::query("INSERT INTO feed_checkpoint (stream, position) VALUES ($1, $2) ON CONFLICT (stream) DO NOTHING")
+            .bind(&checkpoint.stream)
+            .bind(checkpoint.next)
+            .execute(&mut *connection)
+            .await?
+            .rows_affected();
+        if inserted == 1 {
+            return Ok(true);
+        }
+    }
+    let moved =
+        sqlx::query("UPDATE feed_checkpoint SET position = $1 WHERE stream = $2 AND position = $3")
+            .bind(checkpoint.next)
+            .bind(&checkpoint.stream)
+            .bind(checkpoint.expected)
+            .execute(&mut *connection)
+            .await?
+            .rows_affected();
+    Ok(moved == 1)
+}
+
+/// `FeedCheckpoints` on a consumer service's database.
+#[derive(Debug, Clone)]
+pub struct DatabaseCheckpoints {
+    pub db: Database,
+}
+
+#[async_trait]
+impl FeedCheckpoints for DatabaseCheckpoints {
+    async fn position(&self, stream: &str) -> Result<i64, BoxError> {
+        let row = sqlx::query("SELECT position FROM feed_checkpoint WHERE stream = $1")
+            .bind(stream)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get("position")?,
+            None => 0,
+        })
+    }
+
+    async fn pass(
+        &self,
+        checkpoint: &Checkpoint,
+        parked: Option<Parked<'_>>,
+    ) -> Result<bool, BoxError> {
+        let mut tx = self.db.begin().await?;
+        // A negative position means "no checkpoint" (a feed without positions).
+        if checkpoint.next >= 0 && !advance_checkpoint(&mut tx, checkpoint).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(parked) = parked {
+            sqlx::query(
+                "INSERT INTO parked_event (stream, position, source, payload, error, parked_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&checkpoint.stream)
+            .bind((checkpoint.next >= 0).then_some(checkpoint.next))
+            .bind(parked.source)
+            .bind(parked.payload)
+            .bind(parked.error)
+            .bind(EpochMillis::now().0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}

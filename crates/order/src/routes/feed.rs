@@ -1,0 +1,143 @@
+//! `GET /feed` and `GET /feed/archive/{page}`: the orders as an Atom feed (contract section 4).
+
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use orderflow_feed::conditional::{Validators, visibility_cutoff_ms};
+use orderflow_feed::{FeedDocument, FeedWindow, render};
+use orderflow_web::AppError;
+
+use crate::feed_db;
+use crate::state::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/feed", get(feed_current))
+        .route("/feed/archive/{page}", get(feed_archive))
+}
+
+/// The newest entries, linked to the archives. Revalidated by every poll.
+async fn feed_current(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let newest =
+        feed_db::newest_visible(&state.db, visibility_cutoff_ms(SystemTime::now())).await?;
+    let window = FeedWindow::current(newest, state.feed_page_size);
+    feed_document(&state, &headers, window, "no-cache").await
+}
+
+/// A complete archive page: it never changes, so any cache may keep it.
+async fn feed_archive(
+    State(state): State<AppState>,
+    Path(page): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let newest =
+        feed_db::newest_visible(&state.db, visibility_cutoff_ms(SystemTime::now())).await?;
+    let window = page
+        .parse::<i64>()
+        .ok()
+        .and_then(|page| FeedWindow::archive(page, newest, state.feed_page_size))
+        .ok_or_else(|| AppError::NotFound(format!("There is no complete archive page {page}.")))?;
+    feed_document(
+        &state,
+        &headers,
+        window,
+        "public, max-age=31536000, immutable",
+    )
+    .await
+}
+
+async fn feed_document(
+    state: &AppState,
+    headers: &HeaderMap,
+    window: FeedWindow,
+    cache_control: &'static str,
+) -> Result<Response, AppError> {
+    let (entries, last_sequenced_ms) =
+        feed_db::entries(&state.db, window.first, window.last).await?;
+    let base = base_url(state, headers);
+    let xml = render(&FeedDocument {
+        window,
+        entries: &entries,
+        base: &base,
+    });
+    let validators = Validators::new(xml.as_bytes(), last_sequenced_ms);
+    let header_text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let mut response = if validators.not_modified(
+        header_text(header::IF_NONE_MATCH),
+        header_text(header::IF_MODIFIED_SINCE),
+    ) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            xml,
+        )
+            .into_response()
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&validators.etag).expect("a hex tag"),
+    );
+    response_headers.insert(
+        header::LAST_MODIFIED,
+        HeaderValue::from_str(&validators.last_modified()).expect("an HTTP date"),
+    );
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    // The links depend on how the reader reached us.
+    response_headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix"),
+    );
+    Ok(response)
+}
+
+/// The order service's URL as the reader sees it, with a trailing slash: the configured public
+/// URL, or what the request says (behind the front door: its `X-Forwarded-*` headers).
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(public) = &state.public_url {
+        return public.clone();
+    }
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let plain = |value: &&str| {
+        value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:[]".contains(c))
+    };
+    let host = text("x-forwarded-host")
+        .or_else(|| text("host"))
+        .filter(plain)
+        .unwrap_or("localhost");
+    let proto = text("x-forwarded-proto")
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    let prefix = text("x-forwarded-prefix")
+        .filter(|p| {
+            p.starts_with('/')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._/".contains(c))
+        })
+        .map(|p| p.trim_end_matches('/'))
+        .unwrap_or("");
+    format!("{proto}://{host}{prefix}/")
+}

@@ -1,0 +1,43 @@
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use sqlx::Row;
+
+use crate::helpers::*;
+
+/// Many writers commit concurrently (so ids are taken in one order and committed in another)
+/// while a poller reads every 50 ms: every order must arrive exactly once, none skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_and_a_reader_every_order_arrives_exactly_once() {
+    // Arrange
+    let system = TestSystem::new();
+    let order = system.start_order_feed(0, Some(20)).await;
+    let shipping = system.start_shipping_via(feed(&order.feed_url())).await;
+
+    // Act: 8 writers, 30 orders each.
+    let writers = (0..8).map(|writer| {
+        let (system, order) = (&system, &order);
+        async move {
+            let mut ids = Vec::new();
+            for n in 0..30 {
+                ids.push(system.place_json_order(order, writer * 100 + n + 1).await);
+            }
+            ids
+        }
+    });
+    let placed: BTreeSet<i64> = join_all(writers).await.into_iter().flatten().collect();
+    assert_eq!(placed.len(), 240);
+
+    // Assert
+    wait_for_rows(&shipping.state.db, "shipment", 240).await;
+    let shipped: BTreeSet<i64> = sqlx::query("SELECT id FROM shipment")
+        .fetch_all(shipping.state.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("id"))
+        .collect();
+    assert_eq!(shipped, placed);
+    assert_eq!(shipping.state.feed_status().duplicates(), 0);
+    assert_eq!(shipping.state.feed_status().parked(), 0);
+}

@@ -1,0 +1,8 @@
+//! The feed recipe: order publishes an Atom feed; shipping and invoicing poll it. No broker.
+
+mod caching;
+mod concurrency;
+mod original_feed;
+mod outages;
+mod paging;
+mod worked_example;

@@ -1,0 +1,10 @@
+//! The Kafka recipe: order publishes through the outbox to topic `order`; shipping and invoicing
+//! consume in their groups.
+
+mod broker_outage;
+mod consumer_crash;
+mod fixtures;
+mod late_topic;
+mod scaling;
+mod validation;
+mod worked_example;
