@@ -21,6 +21,8 @@ pub(crate) struct ProcessSpec {
     pub(crate) name: String,
     pub(crate) executable: PathBuf,
     pub(crate) args: Vec<OsString>,
+    /// `DATABASE_URL` for the child; `None` removes it (the child then uses SQLite files).
+    pub(crate) database_url: Option<String>,
     /// Its position, for its log colour.
     pub(crate) index: usize,
 }
@@ -91,12 +93,16 @@ fn spawn(spec: &ProcessSpec, logs: &LogMux) -> anyhow::Result<Running> {
         .args(&spec.args)
         .env(EXIT_WITH_PARENT_ENV, "1")
         .env(LOG_COLOR_ENV, if logs.color() { "always" } else { "never" })
+        .env_remove("DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // A group of its own: Ctrl-C in the terminal reaches `up`, which stops children in order.
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(url) = &spec.database_url {
+        command.env("DATABASE_URL", url);
+    }
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot run {}", spec.executable.display()))?;

@@ -56,6 +56,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
             let spec = ProcessSpec {
                 name: "kafka".to_owned(),
                 executable: broker.clone(),
+                database_url: None,
                 args: vec![
                     "--port".into(),
                     port.to_string().into(),
@@ -102,13 +103,13 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
         } else {
             args.extend(["--kafka-brokers".into(), brokers.clone().into()]);
         }
-        if let Some(url) = &settings.database_url {
-            args.extend(["--database-url".into(), url.into()]);
-        }
         let spec = ProcessSpec {
             name: instance.name.clone(),
             executable: settings.executable.clone(),
             args,
+            // Through the environment, not the command line: `ps` shows arguments to everyone,
+            // and a database URL may carry a password.
+            database_url: settings.database_url.clone(),
             index: index + 1,
         };
         let (pid, pid_watch) = watch::channel(None);

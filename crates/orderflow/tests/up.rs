@@ -351,3 +351,52 @@ async fn up_with_two_shipping_instances_splits_the_partitions_and_ships_each_ord
     up.stop().await;
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_with_the_feed_transport_needs_no_broker_and_links_right_behind_the_front_door() {
+    // Arrange
+    let data_dir = temp_data_dir();
+    let ports = Ports::free();
+    let up = Up::start(&data_dir, ports, &["--transport", "feed"]).await;
+    let client = reqwest::Client::new();
+
+    // Act
+    let placed = client
+        .post(format!("{}order/", up.front_door))
+        .form(WORKED_EXAMPLE_FORM)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), 200);
+
+    // Assert: no broker ran, and the order arrived through the feed.
+    up.wait_for_rows("shipping", "shipment", 1).await;
+    up.wait_for_rows("invoicing", "invoice", 1).await;
+    assert!(
+        !data_dir.join("broker.db").exists(),
+        "no broker in feed mode"
+    );
+    // The feed's links lead back through the front door when read through it, and straight to
+    // order when read there.
+    let behind = text(&client, format!("{}order/feed", up.front_door)).await;
+    assert!(
+        behind.contains(&format!(r#"src="{}order/order/1""#, up.front_door)),
+        "{behind}"
+    );
+    let direct = text(&client, format!("http://127.0.0.1:{}/feed", ports.order)).await;
+    assert!(
+        direct.contains(&format!(
+            r#"src="http://127.0.0.1:{}/order/1""#,
+            ports.order
+        )),
+        "{direct}"
+    );
+    let linked = client
+        .get(format!("{}order/order/1", up.front_door))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linked.status(), 200, "the link behind the front door works");
+    up.stop().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

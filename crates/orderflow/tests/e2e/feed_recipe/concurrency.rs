@@ -41,3 +41,38 @@ async fn concurrent_writers_and_a_reader_every_order_arrives_exactly_once() {
     assert_eq!(shipping.state.feed_status().duplicates(), 0);
     assert_eq!(shipping.state.feed_status().parked(), 0);
 }
+
+/// Two instances of one feed consumer poll the same feed: the stored position is moved with
+/// compare-and-set, so each entry is applied by exactly one of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_feed_pollers_of_one_service_apply_each_order_once() {
+    // Arrange
+    let system = TestSystem::new();
+    let order = system.start_order_feed(0, Some(10)).await;
+    let first = system.start_shipping_via(feed(&order.feed_url())).await;
+    let second = system.start_shipping_via(feed(&order.feed_url())).await;
+
+    // Act
+    let writers = (0..4).map(|writer| {
+        let (system, order) = (&system, &order);
+        async move {
+            for n in 0..15 {
+                system.place_json_order(order, writer * 100 + n + 1).await;
+            }
+        }
+    });
+    join_all(writers).await;
+
+    // Assert
+    wait_for_rows(&first.state.db, "shipment", 60).await;
+    let (a, b) = (first.state.feed_status(), second.state.feed_status());
+    assert_eq!(
+        a.applied() + b.applied(),
+        60,
+        "each entry applied once: {} + {}",
+        a.applied(),
+        b.applied()
+    );
+    assert_eq!(a.duplicates() + b.duplicates(), 0);
+    assert_eq!(count(&first.state.db, "shipment_line").await, 120);
+}
