@@ -56,6 +56,7 @@ async fn health(State(state): State<ConsumerState>) -> Response {
         "service": state.service,
         "status": if up { "up" } else { "down" },
         "database": match &database { Ok(()) => json!("up"), Err(error) => json!({"down": error.to_string()}) },
+        "process": orderflow_web::process_info(),
     });
     if let (Some(body), Some(details)) = (body.as_object_mut(), details.as_object()) {
         body.extend(details.clone());

@@ -1,10 +1,13 @@
 //! The invoicing service's queries: storing an invoice once, listing and showing invoices.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use orderflow_consumer::advance_checkpoint;
 use orderflow_events::{Address, EpochMillis, OrderPlaced, Price};
 use orderflow_storage::{Database, params};
 use orderflow_transport::{Applied, Checkpoint};
+use serde::Serialize;
 use sqlx::Row;
 
 /// How many invoices the list page shows at most, newest first.
@@ -17,24 +20,44 @@ pub struct InvoiceSummary {
     pub total_amount: Price,
 }
 
-#[derive(Debug, Clone)]
+/// Invoicing's copy of an order; also what `GET /api/invoices` lists.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Invoice {
     pub id: i64,
-    pub customer_id: i64,
-    pub customer: String,
-    pub email: String,
+    pub customer: InvoiceCustomer,
+    /// When the order was placed.
     pub updated: EpochMillis,
-    pub address: Address,
+    pub billing_address: Address,
     pub lines: Vec<InvoiceLine>,
     pub total_amount: Price,
+    /// When this copy was stored, epoch milliseconds.
+    pub received_ms: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceCustomer {
+    pub customer_id: i64,
+    pub name: String,
+    pub firstname: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InvoiceLine {
     pub count: i64,
     pub item_id: i64,
     pub item_name: String,
     pub price: Price,
+}
+
+impl Invoice {
+    /// "Eberhard Wolff".
+    pub fn customer_name(&self) -> String {
+        format!("{} {}", self.customer.firstname, self.customer.name)
+    }
 }
 
 impl InvoiceLine {
@@ -135,50 +158,74 @@ pub async fn list_invoices(db: &Database) -> anyhow::Result<(Vec<InvoiceSummary>
 }
 
 pub async fn load_invoice(db: &Database, id: i64) -> anyhow::Result<Option<Invoice>> {
-    let Some(row) = sqlx::query(
+    Ok(invoices_after(db, id - 1, 1)
+        .await?
+        .into_iter()
+        .find(|invoice| invoice.id == id))
+}
+
+/// Up to `limit` invoices with ids above `after`, ascending, with their lines.
+pub async fn invoices_after(db: &Database, after: i64, limit: i64) -> anyhow::Result<Vec<Invoice>> {
+    let rows = sqlx::query(
         "SELECT id, customer_id, customer_name, customer_firstname, customer_email, updated_ms, \
-         street, zip, city, total_amount FROM invoice WHERE id = $1",
+         street, zip, city, total_amount, received_ms FROM invoice WHERE id > $1 ORDER BY id LIMIT $2",
     )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await
-    .context("failed to load the invoice")?
-    else {
-        return Ok(None);
-    };
-    let lines = sqlx::query(
-        "SELECT count, item_id, item_name, price FROM invoice_line WHERE invoice_id = $1 ORDER BY line_no",
-    )
-    .bind(id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(db.pool())
     .await
-    .context("failed to load the invoice's lines")?
-    .iter()
-    .map(|line| {
-        Ok(InvoiceLine {
-            count: line.try_get("count")?,
-            item_id: line.try_get("item_id")?,
-            item_name: line.try_get("item_name")?,
-            price: parse_price(line.try_get("price")?)?,
+    .context("failed to load invoices")?;
+    let Some(last) = rows
+        .last()
+        .map(|row| row.try_get::<i64, _>("id"))
+        .transpose()?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut lines: BTreeMap<i64, Vec<InvoiceLine>> = BTreeMap::new();
+    for line in sqlx::query(
+        "SELECT invoice_id, count, item_id, item_name, price FROM invoice_line \
+         WHERE invoice_id > $1 AND invoice_id <= $2 ORDER BY invoice_id, line_no",
+    )
+    .bind(after)
+    .bind(last)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to load invoice lines")?
+    {
+        lines
+            .entry(line.try_get("invoice_id")?)
+            .or_default()
+            .push(InvoiceLine {
+                count: line.try_get("count")?,
+                item_id: line.try_get("item_id")?,
+                item_name: line.try_get("item_name")?,
+                price: parse_price(line.try_get("price")?)?,
+            });
+    }
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            Ok(Invoice {
+                id,
+                customer: InvoiceCustomer {
+                    customer_id: row.try_get("customer_id")?,
+                    name: row.try_get("customer_name")?,
+                    firstname: row.try_get("customer_firstname")?,
+                    email: row.try_get("customer_email")?,
+                },
+                updated: EpochMillis(row.try_get("updated_ms")?),
+                billing_address: Address {
+                    street: row.try_get("street")?,
+                    zip: row.try_get("zip")?,
+                    city: row.try_get("city")?,
+                },
+                lines: lines.remove(&id).unwrap_or_default(),
+                total_amount: parse_price(row.try_get("total_amount")?)?,
+                received_ms: row.try_get("received_ms")?,
+            })
         })
-    })
-    .collect::<anyhow::Result<Vec<_>>>()?;
-    let firstname: String = row.try_get("customer_firstname")?;
-    let name: String = row.try_get("customer_name")?;
-    Ok(Some(Invoice {
-        id: row.try_get("id")?,
-        customer_id: row.try_get("customer_id")?,
-        customer: format!("{firstname} {name}"),
-        email: row.try_get("customer_email")?,
-        updated: EpochMillis(row.try_get("updated_ms")?),
-        address: Address {
-            street: row.try_get("street")?,
-            zip: row.try_get("zip")?,
-            city: row.try_get("city")?,
-        },
-        lines,
-        total_amount: parse_price(row.try_get("total_amount")?)?,
-    }))
+        .collect()
 }
 
 fn parse_price(text: String) -> anyhow::Result<Price> {

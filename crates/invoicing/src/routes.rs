@@ -1,11 +1,15 @@
 //! Invoicing's pages. `/health` and `/style.css` come from orderflow-consumer.
 
 use askama::Template;
+use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use orderflow_consumer::ConsumerState;
-use orderflow_web::{AppError, HtmlPage};
+use orderflow_web::{ApiError, AppError, HtmlPage};
+use serde::Deserialize;
 
 use crate::db::{self, Invoice, InvoiceSummary};
 
@@ -13,6 +17,26 @@ pub fn router() -> Router<ConsumerState> {
     Router::new()
         .route("/", get(invoices_index))
         .route("/{id}", get(invoice_show))
+        .route("/api/invoices", get(invoices_api))
+}
+
+/// `?after=<id>&limit=<n>`: a page of a list, by ascending id.
+#[derive(Debug, Deserialize)]
+struct Page {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/invoices?after=0&limit=1000`: the invoices with ids above `after`, ascending, with
+/// their lines, for `orderflow check` and `orderflow load`.
+async fn invoices_api(
+    State(state): State<ConsumerState>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) = page.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
+    let invoices = db::invoices_after(&state.db, page.after.unwrap_or(0), limit).await?;
+    Ok(Json(invoices).into_response())
 }
 
 #[derive(Template)]

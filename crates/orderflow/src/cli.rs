@@ -29,6 +29,9 @@ enum Command {
     Invoicing(ConsumerArgs),
     /// Runs the front door alone: home page and reverse proxy to services elsewhere.
     FrontDoor(FrontDoorArgs),
+    /// Places orders against a running system and measures: throughput, latency to shipment and
+    /// invoice, peak memory.
+    Load(LoadArgs),
     /// Runs the embedded Kafka-compatible broker (Tansu, the `orderflow-broker` executable) alone.
     Broker(BrokerArgs),
 }
@@ -178,6 +181,37 @@ struct FrontDoorArgs {
 }
 
 #[derive(Debug, Args)]
+struct LoadArgs {
+    /// The front door; the services are reached under its prefixes.
+    #[arg(long, default_value = "http://localhost:8080/")]
+    url: String,
+    /// order's URL, instead of the front door's /order/ (skips the proxy).
+    #[arg(long)]
+    order_url: Option<String>,
+    /// shipping's URL, instead of the front door's /shipping/.
+    #[arg(long)]
+    shipping_url: Option<String>,
+    /// invoicing's URL, instead of the front door's /invoicing/.
+    #[arg(long)]
+    invoicing_url: Option<String>,
+    /// Orders to place.
+    #[arg(long, short = 'n', default_value_t = 1000)]
+    orders: u64,
+    /// Clients placing orders at once.
+    #[arg(long, short = 'c', default_value_t = 16)]
+    concurrency: usize,
+    /// Orders per second (default: as fast as the clients go).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds to wait for every shipment and invoice.
+    #[arg(long, default_value_t = 120)]
+    settle_secs: u64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 struct BrokerArgs {
     #[arg(long, default_value_t = 9092)]
     port: u16,
@@ -235,6 +269,10 @@ impl Cli {
             }
             Command::FrontDoor(args) => front_door(args, shutdown).await,
             Command::Broker(args) => broker(args, shutdown).await,
+            Command::Load(args) => tokio::select! {
+                result = load(args) => result,
+                _ = shutdown.cancelled() => anyhow::bail!("interrupted"),
+            },
         }
     }
 }
@@ -301,6 +339,36 @@ async fn front_door(args: FrontDoorArgs, shutdown: CancellationToken) -> anyhow:
     let front_door = orderflow_front_door::FrontDoor::build(settings).await?;
     tracing::info!("Front door on http://localhost:{}/", front_door.port());
     front_door.run_until(shutdown).await
+}
+
+async fn load(args: LoadArgs) -> anyhow::Result<()> {
+    let mut endpoints = orderflow_tools::client::Endpoints::behind(&args.url);
+    let slash = |url: String| format!("{}/", url.trim_end_matches('/'));
+    let mut direct = Vec::new();
+    if let Some(url) = args.order_url {
+        endpoints.order = slash(url);
+        direct.push(format!("{}health", endpoints.order));
+    }
+    if let Some(url) = args.shipping_url {
+        endpoints.shipping = slash(url);
+        direct.push(format!("{}health", endpoints.shipping));
+    }
+    if let Some(url) = args.invoicing_url {
+        endpoints.invoicing = slash(url);
+        direct.push(format!("{}health", endpoints.invoicing));
+    }
+    if direct.len() == 3 {
+        endpoints.health = direct;
+    }
+    let settings = orderflow_tools::load::LoadSettings {
+        endpoints,
+        orders: args.orders,
+        concurrency: args.concurrency,
+        rate: args.rate,
+        settle_timeout: Duration::from_secs(args.settle_secs),
+        progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    orderflow_tools::load::run_and_print(settings, args.json).await
 }
 
 /// Runs the `orderflow-broker` executable next to this one, with the same options.

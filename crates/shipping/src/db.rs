@@ -1,10 +1,13 @@
 //! The shipping service's queries: storing a shipment once, listing and showing shipments.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use orderflow_consumer::advance_checkpoint;
 use orderflow_events::{Address, EpochMillis, OrderPlaced};
 use orderflow_storage::{Database, params};
 use orderflow_transport::{Applied, Checkpoint};
+use serde::Serialize;
 use sqlx::Row;
 
 /// How many shipments the list page shows at most, newest first.
@@ -16,21 +19,41 @@ pub struct ShipmentSummary {
     pub customer: String,
 }
 
-#[derive(Debug, Clone)]
+/// Shipping's copy of an order; also what `GET /api/shipments` lists.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Shipment {
     pub id: i64,
-    pub customer_id: i64,
-    pub customer: String,
+    pub customer: ShipmentCustomer,
+    /// When the order was placed.
     pub updated: EpochMillis,
-    pub address: Address,
+    pub shipping_address: Address,
     pub lines: Vec<ShipmentLine>,
+    /// When this copy was stored, epoch milliseconds.
+    pub received_ms: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipmentCustomer {
+    pub customer_id: i64,
+    pub name: String,
+    pub firstname: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShipmentLine {
     pub count: i64,
     pub item_id: i64,
     pub item_name: String,
+}
+
+impl Shipment {
+    /// "Eberhard Wolff".
+    pub fn customer_name(&self) -> String {
+        format!("{} {}", self.customer.firstname, self.customer.name)
+    }
 }
 
 /// Stores the shipment for `order` (and moves the feed checkpoint, if any) with its lines in one transaction, unless a shipment with
@@ -120,45 +143,73 @@ pub async fn list_shipments(db: &Database) -> anyhow::Result<(Vec<ShipmentSummar
 }
 
 pub async fn load_shipment(db: &Database, id: i64) -> anyhow::Result<Option<Shipment>> {
-    let Some(row) = sqlx::query(
-        "SELECT id, customer_id, customer_name, customer_firstname, updated_ms, street, zip, city \
-         FROM shipment WHERE id = $1",
+    Ok(shipments_after(db, id - 1, 1)
+        .await?
+        .into_iter()
+        .find(|shipment| shipment.id == id))
+}
+
+/// Up to `limit` shipments with ids above `after`, ascending, with their lines.
+pub async fn shipments_after(
+    db: &Database,
+    after: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Shipment>> {
+    let rows = sqlx::query(
+        "SELECT id, customer_id, customer_name, customer_firstname, updated_ms, street, zip, city, \
+         received_ms FROM shipment WHERE id > $1 ORDER BY id LIMIT $2",
     )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await
-    .context("failed to load the shipment")?
-    else {
-        return Ok(None);
-    };
-    let lines = sqlx::query(
-        "SELECT count, item_id, item_name FROM shipment_line WHERE shipment_id = $1 ORDER BY line_no",
-    )
-    .bind(id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(db.pool())
     .await
-    .context("failed to load the shipment's lines")?
-    .iter()
-    .map(|line| {
-        Ok(ShipmentLine {
-            count: line.try_get("count")?,
-            item_id: line.try_get("item_id")?,
-            item_name: line.try_get("item_name")?,
+    .context("failed to load shipments")?;
+    let Some(last) = rows
+        .last()
+        .map(|row| row.try_get::<i64, _>("id"))
+        .transpose()?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut lines: BTreeMap<i64, Vec<ShipmentLine>> = BTreeMap::new();
+    for line in sqlx::query(
+        "SELECT shipment_id, count, item_id, item_name FROM shipment_line \
+         WHERE shipment_id > $1 AND shipment_id <= $2 ORDER BY shipment_id, line_no",
+    )
+    .bind(after)
+    .bind(last)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to load shipment lines")?
+    {
+        lines
+            .entry(line.try_get("shipment_id")?)
+            .or_default()
+            .push(ShipmentLine {
+                count: line.try_get("count")?,
+                item_id: line.try_get("item_id")?,
+                item_name: line.try_get("item_name")?,
+            });
+    }
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            Ok(Shipment {
+                id,
+                customer: ShipmentCustomer {
+                    customer_id: row.try_get("customer_id")?,
+                    name: row.try_get("customer_name")?,
+                    firstname: row.try_get("customer_firstname")?,
+                },
+                updated: EpochMillis(row.try_get("updated_ms")?),
+                shipping_address: Address {
+                    street: row.try_get("street")?,
+                    zip: row.try_get("zip")?,
+                    city: row.try_get("city")?,
+                },
+                lines: lines.remove(&id).unwrap_or_default(),
+                received_ms: row.try_get("received_ms")?,
+            })
         })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let firstname: String = row.try_get("customer_firstname")?;
-    let name: String = row.try_get("customer_name")?;
-    Ok(Some(Shipment {
-        id: row.try_get("id")?,
-        customer_id: row.try_get("customer_id")?,
-        customer: format!("{firstname} {name}"),
-        updated: EpochMillis(row.try_get("updated_ms")?),
-        address: Address {
-            street: row.try_get("street")?,
-            zip: row.try_get("zip")?,
-            city: row.try_get("city")?,
-        },
-        lines,
-    }))
+        .collect()
 }

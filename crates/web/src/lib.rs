@@ -2,8 +2,10 @@
 
 mod error;
 mod page;
+mod process;
 mod serve;
 
 pub use error::{ApiError, AppError};
 pub use page::HtmlPage;
+pub use process::process_info;
 pub use serve::{MAX_BODY_BYTES, bind, serve, stylesheet_router};

@@ -36,6 +36,7 @@ async fn health(State(state): State<AppState>) -> Response {
         "transport": if broker.is_some() { "kafka" } else { "feed" },
         "database": match &database { Ok(()) => json!("up"), Err(error) => json!({"down": error.to_string()}) },
         "pendingEvents": pending,
+        "process": orderflow_web::process_info(),
     });
     if let Some(broker) = broker {
         body["broker"] = match &broker {

@@ -1,0 +1,139 @@
+//! The HTTP calls the tools make.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Where the services are: base URLs with a trailing slash.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub order: String,
+    pub shipping: String,
+    pub invoicing: String,
+    /// Every `/health` to read process figures from (the front door's gathers all instances).
+    pub health: Vec<String>,
+}
+
+impl Endpoints {
+    /// The services behind a front door at `front_door` (e.g. `http://localhost:8080/`).
+    pub fn behind(front_door: &str) -> Self {
+        let base = format!("{}/", front_door.trim_end_matches('/'));
+        Endpoints {
+            order: format!("{base}order/"),
+            shipping: format!("{base}shipping/"),
+            invoicing: format!("{base}invoicing/"),
+            health: vec![format!("{base}health")],
+        }
+    }
+}
+
+/// An order as the API answered when it was placed.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Placed {
+    pub id: i64,
+    /// The order's time, epoch milliseconds.
+    pub updated: i64,
+}
+
+/// A copy (shipment or invoice) as listed: its id and when it was stored.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    pub id: i64,
+    pub received_ms: i64,
+}
+
+pub fn http_client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency.max(8))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot create an HTTP client")
+}
+
+/// Places order number `n` (customers, items and counts vary with `n`).
+pub async fn place_order(
+    client: &reqwest::Client,
+    order_url: &str,
+    n: u64,
+) -> anyhow::Result<Placed> {
+    let lines: Vec<_> = (0..=(n % 3))
+        .map(|i| json!({"count": 1 + (n + i) % 5, "itemId": 1 + (n + i) % 4}))
+        .collect();
+    let body = json!({
+        "customerId": 1 + n % 2,
+        "shippingAddress": {"street": format!("Load Street {n}"), "zip": "10999", "city": "Berlin"},
+        "billingAddress": {"street": format!("Bill Street {n}"), "zip": "40789", "city": "Monheim am Rhein"},
+        "orderLine": lines,
+    });
+    let response = client
+        .post(format!("{order_url}api/orders"))
+        .json(&body)
+        .send()
+        .await
+        .context("order is not reachable")?;
+    if response.status() != reqwest::StatusCode::CREATED {
+        let status = response.status();
+        bail!(
+            "order answered {status}: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+    response
+        .json()
+        .await
+        .context("order's answer is not an order")
+}
+
+/// The copies with ids above `after`, one page.
+pub async fn list_stored(
+    client: &reqwest::Client,
+    url: &str,
+    after: i64,
+) -> anyhow::Result<Vec<Stored>> {
+    let response = client
+        .get(format!("{url}?after={after}&limit=1000"))
+        .send()
+        .await
+        .with_context(|| format!("{url} is not reachable"))?;
+    if !response.status().is_success() {
+        bail!("{url} answered {}", response.status());
+    }
+    response
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer a list"))
+}
+
+/// `(label, peak RSS in kB)` of every process behind the health endpoints.
+pub async fn peak_rss(client: &reqwest::Client, health_urls: &[String]) -> Vec<(String, u64)> {
+    let mut figures = Vec::new();
+    for url in health_urls {
+        let Ok(response) = client.get(url).send().await else {
+            continue;
+        };
+        let Ok(body) = response.json::<serde_json::Value>().await else {
+            continue;
+        };
+        // The front door gathers instances under "instances"; a service answers for itself.
+        let instances: Vec<(String, serde_json::Value)> =
+            match body.get("instances").and_then(|i| i.as_object()) {
+                Some(instances) => instances
+                    .iter()
+                    .map(|(label, health)| (label.clone(), health.clone()))
+                    .collect(),
+                None => vec![(
+                    body["service"].as_str().unwrap_or(url).to_owned(),
+                    body.clone(),
+                )],
+            };
+        for (label, health) in instances {
+            if let Some(peak) = health["process"]["peakRssKb"].as_u64() {
+                figures.push((label, peak));
+            }
+        }
+    }
+    figures
+}

@@ -1,0 +1,336 @@
+//! `orderflow load`: places orders, waits until each has its shipment and invoice, and reports.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::client::{self, Endpoints, Placed, Stored};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    pub endpoints: Endpoints,
+    /// Orders to place.
+    pub orders: u64,
+    /// Clients placing orders at once.
+    pub concurrency: usize,
+    /// Orders per second instead of as fast as the clients go.
+    pub rate: Option<f64>,
+    /// How long to wait for every shipment and invoice after the last order.
+    pub settle_timeout: Duration,
+    /// Draw progress bars (on a terminal).
+    pub progress: bool,
+}
+
+/// The outcome, as printed and as JSON (`--json`).
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub orders: u64,
+    pub concurrency: usize,
+    pub placing_secs: f64,
+    /// Orders per second from the first order's time to the last copy stored.
+    pub end_to_end_per_sec: f64,
+    pub post_latency_ms: Percentiles,
+    pub to_shipment_ms: Percentiles,
+    pub to_invoice_ms: Percentiles,
+    pub missing_shipments: u64,
+    pub missing_invoices: u64,
+    pub peak_rss_kb: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Percentiles {
+    fn of(histogram: &Histogram<u64>) -> Self {
+        Percentiles {
+            p50: histogram.value_at_quantile(0.50),
+            p90: histogram.value_at_quantile(0.90),
+            p99: histogram.value_at_quantile(0.99),
+            max: histogram.max(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({"p50": self.p50, "p90": self.p90, "p99": self.p99, "max": self.max})
+    }
+}
+
+pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
+    anyhow::ensure!(settings.orders > 0, "--orders must be at least 1");
+    anyhow::ensure!(settings.concurrency > 0, "--concurrency must be at least 1");
+    let client = client::http_client(settings.concurrency)?;
+    let placed = place_all(&client, &settings).await?;
+    let placing_secs = placed.elapsed.as_secs_f64();
+    let orders: HashMap<i64, i64> = placed.orders.iter().map(|p| (p.id, p.updated)).collect();
+
+    let shipments = wait_for_copies(
+        &client,
+        &format!("{}api/shipments", settings.endpoints.shipping),
+        &orders,
+        &settings,
+        "shipments",
+    )
+    .await?;
+    let invoices = wait_for_copies(
+        &client,
+        &format!("{}api/invoices", settings.endpoints.invoicing),
+        &orders,
+        &settings,
+        "invoices",
+    )
+    .await?;
+
+    let mut to_shipment = histogram();
+    let mut to_invoice = histogram();
+    for (id, updated) in &orders {
+        if let Some(received) = shipments.get(id) {
+            to_shipment.saturating_record((received - updated).max(0) as u64);
+        }
+        if let Some(received) = invoices.get(id) {
+            to_invoice.saturating_record((received - updated).max(0) as u64);
+        }
+    }
+    let first = orders.values().min().copied().unwrap_or(0);
+    let last = shipments
+        .values()
+        .chain(invoices.values())
+        .max()
+        .copied()
+        .unwrap_or(first);
+    let span_secs = ((last - first).max(1) as f64) / 1000.0;
+    Ok(LoadReport {
+        orders: settings.orders,
+        concurrency: settings.concurrency,
+        placing_secs,
+        end_to_end_per_sec: settings.orders as f64 / span_secs,
+        post_latency_ms: Percentiles::of(&placed.post_latency),
+        to_shipment_ms: Percentiles::of(&to_shipment),
+        to_invoice_ms: Percentiles::of(&to_invoice),
+        missing_shipments: settings.orders - shipments.len() as u64,
+        missing_invoices: settings.orders - invoices.len() as u64,
+        peak_rss_kb: client::peak_rss(&client, &settings.endpoints.health).await,
+    })
+}
+
+struct PlacedAll {
+    orders: Vec<Placed>,
+    post_latency: Histogram<u64>,
+    elapsed: Duration,
+}
+
+/// Places every order with `concurrency` clients, each taking the next number, optionally paced.
+async fn place_all(client: &reqwest::Client, settings: &LoadSettings) -> anyhow::Result<PlacedAll> {
+    let bar = bar(settings, settings.orders, "placing  ");
+    let next = Arc::new(AtomicU64::new(0));
+    let results = Arc::new(Mutex::new((
+        Vec::with_capacity(settings.orders as usize),
+        histogram(),
+    )));
+    let started = Instant::now();
+    let interval = settings
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|rate| Duration::from_secs_f64(1.0 / rate));
+    let workers = (0..settings.concurrency).map(|_| {
+        let (client, next, results, bar) = (
+            client.clone(),
+            Arc::clone(&next),
+            Arc::clone(&results),
+            bar.clone(),
+        );
+        let order_url = settings.endpoints.order.clone();
+        let total = settings.orders;
+        async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                if let Some(interval) = interval {
+                    // Order n is due at n * interval after the start, whichever client sends it.
+                    tokio::time::sleep_until(started + interval.mul_f64(n as f64)).await;
+                }
+                let sent = Instant::now();
+                let placed = client::place_order(&client, &order_url, n).await?;
+                let latency = sent.elapsed().as_millis() as u64;
+                let mut results = results.lock().await;
+                results.0.push(placed);
+                results.1.saturating_record(latency.max(1));
+                bar.inc(1);
+            }
+        }
+    });
+    futures::future::try_join_all(workers).await?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let (orders, post_latency) = Arc::try_unwrap(results)
+        .map_err(|_| anyhow::anyhow!("workers still running"))?
+        .into_inner();
+    Ok(PlacedAll {
+        orders,
+        post_latency,
+        elapsed,
+    })
+}
+
+/// Lists copies until every order has one or `settle_timeout` passed; returns id -> stored time.
+async fn wait_for_copies(
+    client: &reqwest::Client,
+    list_url: &str,
+    orders: &HashMap<i64, i64>,
+    settings: &LoadSettings,
+    what: &str,
+) -> anyhow::Result<HashMap<i64, i64>> {
+    let bar = bar(settings, orders.len() as u64, &format!("{what:<9}"));
+    let mut found: HashMap<i64, i64> = HashMap::with_capacity(orders.len());
+    let mut waiting: Vec<i64> = orders.keys().copied().collect();
+    waiting.sort_unstable();
+    let deadline = Instant::now() + settings.settle_timeout;
+    while !waiting.is_empty() && Instant::now() < deadline {
+        // Copies arrive out of id order (partitions run in parallel): scan from the lowest
+        // order still waiting.
+        let mut after = waiting[0] - 1;
+        let last = *waiting.last().expect("not empty");
+        loop {
+            let page: Vec<Stored> = client::list_stored(client, list_url, after).await?;
+            let Some(tail) = page.last() else { break };
+            after = tail.id;
+            for stored in page {
+                if orders.contains_key(&stored.id)
+                    && found.insert(stored.id, stored.received_ms).is_none()
+                {
+                    bar.inc(1);
+                }
+            }
+            if after >= last {
+                break;
+            }
+        }
+        waiting.retain(|id| !found.contains_key(id));
+        if !waiting.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    bar.finish_and_clear();
+    if found.is_empty() && !orders.is_empty() {
+        bail!("no {what} arrived within {:?}", settings.settle_timeout);
+    }
+    Ok(found)
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000, 3).expect("valid bounds")
+}
+
+fn bar(settings: &LoadSettings, length: u64, prefix: &str) -> ProgressBar {
+    if !settings.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(length);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_owned());
+    bar
+}
+
+impl LoadReport {
+    /// Whether every order has its shipment and its invoice.
+    pub fn complete(&self) -> bool {
+        self.missing_shipments == 0 && self.missing_invoices == 0
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "orders": self.orders,
+            "concurrency": self.concurrency,
+            "placingSecs": self.placing_secs,
+            "placedPerSec": self.orders as f64 / self.placing_secs.max(1e-9),
+            "endToEndPerSec": self.end_to_end_per_sec,
+            "postLatencyMs": self.post_latency_ms.json(),
+            "toShipmentMs": self.to_shipment_ms.json(),
+            "toInvoiceMs": self.to_invoice_ms.json(),
+            "missingShipments": self.missing_shipments,
+            "missingInvoices": self.missing_invoices,
+            "peakRssKb": self.peak_rss_kb.iter().map(|(label, kb)| json!({"process": label, "kb": kb})).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn print(&self) {
+        let p = |p: &Percentiles| {
+            format!(
+                "p50 {} ms  p90 {} ms  p99 {} ms  max {} ms",
+                p.p50, p.p90, p.p99, p.max
+            )
+        };
+        println!(
+            "orders      {} with {} concurrent clients",
+            self.orders, self.concurrency
+        );
+        println!(
+            "placed      in {:.2} s ({:.0} orders/s); POST latency {}",
+            self.placing_secs,
+            self.orders as f64 / self.placing_secs.max(1e-9),
+            p(&self.post_latency_ms)
+        );
+        println!(
+            "throughput  {:.0} orders/s end to end (first order to last copy stored)",
+            self.end_to_end_per_sec
+        );
+        println!(
+            "latency     order -> shipment stored: {}",
+            p(&self.to_shipment_ms)
+        );
+        println!(
+            "            order -> invoice stored:  {}",
+            p(&self.to_invoice_ms)
+        );
+        if !self.complete() {
+            println!(
+                "MISSING     {} shipments, {} invoices",
+                self.missing_shipments, self.missing_invoices
+            );
+        }
+        if !self.peak_rss_kb.is_empty() {
+            let figures: Vec<String> = self
+                .peak_rss_kb
+                .iter()
+                .map(|(label, kb)| format!("{label} {:.1} MB", *kb as f64 / 1024.0))
+                .collect();
+            println!("peak RSS    {}", figures.join(", "));
+        }
+    }
+}
+
+/// For the CLI: run, print, and fail when orders are missing.
+pub async fn run_and_print(settings: LoadSettings, as_json: bool) -> anyhow::Result<()> {
+    let report = run(settings).await.context("load run failed")?;
+    if as_json {
+        println!("{}", report.json());
+    } else {
+        report.print();
+    }
+    anyhow::ensure!(
+        report.complete(),
+        "{} shipments and {} invoices did not arrive",
+        report.missing_shipments,
+        report.missing_invoices
+    );
+    Ok(())
+}
