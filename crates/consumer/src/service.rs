@@ -150,6 +150,16 @@ impl ConsumerService {
             }
             _ => unreachable!("state and transport are built together"),
         };
+        // Whatever ends the intake, an error or a panic, ends the service too: a consumer service
+        // that no longer consumes must not look healthy. (`up` restarts it.)
+        let intake = {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let outcome = intake.await;
+                shutdown.cancel();
+                outcome
+            })
+        };
         let db = self.state.db.clone();
         let router = pages
             .merge(health::router())
@@ -159,7 +169,10 @@ impl ConsumerService {
         let served =
             orderflow_web::serve(self.listener, router, shutdown.clone().cancelled_owned()).await;
         shutdown.cancel();
-        let consumed = intake.await.context("the consumer panicked")?;
+        let consumed = intake
+            .await
+            .context("the intake's supervisor panicked")?
+            .context("the consumer panicked")?;
         db.close().await;
         served?;
         consumed

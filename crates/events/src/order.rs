@@ -94,15 +94,16 @@ impl OrderPlaced {
         serde_json::to_string(self).expect("an order always serializes")
     }
 
-    /// The sum of count times price over all lines.
-    pub fn total_price(&self) -> Price {
-        self.order_line.iter().map(OrderLine::total_price).sum()
+    /// The sum of count times price over all lines; `None` if it does not fit a decimal.
+    pub fn total_price(&self) -> Option<Price> {
+        Price::checked_sum(self.order_line.iter().map(OrderLine::total_price))
     }
 }
 
 impl OrderLine {
-    pub fn total_price(&self) -> Price {
-        self.item.price * self.count
+    /// Count times price; `None` if it does not fit a decimal.
+    pub fn total_price(&self) -> Option<Price> {
+        self.item.price.checked_mul(self.count)
     }
 }
 
@@ -154,7 +155,7 @@ mod tests {
     fn reads_the_original_producers_record() {
         let order = OrderPlaced::from_json(ORIGINAL_PRODUCER.as_bytes()).unwrap();
         assert_eq!(order, worked_example(EpochMillis(1685092812351)));
-        assert_eq!(order.total_price().to_string(), "1764.0");
+        assert_eq!(order.total_price().unwrap().to_string(), "1764.0");
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! for every price a shop has, without binary rounding in sums.
 
 use std::fmt;
-use std::iter::Sum;
-use std::ops::Mul;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
@@ -54,17 +52,18 @@ impl FromStr for Price {
     }
 }
 
-impl Mul<i64> for Price {
-    type Output = Price;
-
-    fn mul(self, count: i64) -> Price {
-        Price(self.0 * Decimal::from(count))
+impl Price {
+    /// `count` times this price; `None` where the result does not fit (a record from elsewhere
+    /// may carry any numbers: better a clear error than a panic).
+    pub fn checked_mul(self, count: i64) -> Option<Price> {
+        self.0.checked_mul(Decimal::from(count)).map(Price)
     }
-}
 
-impl Sum for Price {
-    fn sum<I: Iterator<Item = Price>>(iter: I) -> Price {
-        Price(iter.map(|price| price.0).sum())
+    /// The sum of `prices`; `None` where it does not fit.
+    pub fn checked_sum(prices: impl IntoIterator<Item = Option<Price>>) -> Option<Price> {
+        prices.into_iter().try_fold(Price::ZERO, |total, price| {
+            total.0.checked_add(price?.0).map(Price)
+        })
     }
 }
 
@@ -80,7 +79,7 @@ mod tests {
     fn whole_prices_print_like_java_doubles() {
         assert_eq!(price("42").to_string(), "42.0");
         assert_eq!(price("42.00").to_string(), "42.0");
-        assert_eq!((price("42.0") * 42).to_string(), "1764.0");
+        assert_eq!(price("42.0").checked_mul(42).unwrap().to_string(), "1764.0");
         assert_eq!(Price::ZERO.to_string(), "0.0");
     }
 
@@ -89,12 +88,19 @@ mod tests {
         assert_eq!(price("19.99").to_string(), "19.99");
         assert_eq!(price("0.50").to_string(), "0.5");
         assert_eq!(
-            [price("0.1"), price("0.2")]
-                .into_iter()
-                .sum::<Price>()
+            Price::checked_sum([Some(price("0.1")), Some(price("0.2"))])
+                .unwrap()
                 .to_string(),
             "0.3"
         );
+    }
+
+    #[test]
+    fn overflow_is_none_not_a_panic() {
+        let huge = price("79228162514264337593543950335");
+        assert_eq!(huge.checked_mul(2), None);
+        assert_eq!(Price::checked_sum([Some(huge), Some(huge)]), None);
+        assert_eq!(Price::checked_sum([Some(huge), None]), None);
     }
 
     #[test]

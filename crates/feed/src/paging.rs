@@ -29,8 +29,9 @@ pub struct FeedWindow {
     pub page: Option<i64>,
     /// The archive page with older entries.
     pub prev_archive: Option<i64>,
-    /// The archive page with newer entries; `None` means the next newer is the current document
-    /// (or, for the current document, that there is nothing newer).
+    /// The archive page with newer entries. Always page + 1 on an archive page (so that the page
+    /// never changes once complete; while page + 1 is incomplete its URL leads to the current
+    /// document); `None` on the current document.
     pub next_archive: Option<i64>,
 }
 
@@ -58,14 +59,19 @@ impl FeedWindow {
         if page < 1 || last > newest {
             return None;
         }
-        let next_complete = (page + 1) * size <= newest;
         Some(FeedWindow {
             first: last - size + 1,
             last,
             page: Some(page),
             prev_archive: (page > 1).then_some(page - 1),
-            next_archive: next_complete.then_some(page + 1),
+            next_archive: Some(page + 1),
         })
+    }
+
+    /// Whether `page` is the one being filled: not an archive yet, its URL leads to the current
+    /// document.
+    pub fn is_filling(page: i64, newest: i64, size: PageSize) -> bool {
+        page >= 1 && page == newest / size.get() + 1
     }
 }
 
@@ -113,7 +119,11 @@ mod tests {
         let page = FeedWindow::archive(2, 25, size(10)).unwrap();
         assert_eq!(
             (page.first, page.last, page.prev_archive, page.next_archive),
-            (11, 20, Some(1), None)
+            (11, 20, Some(1), Some(3))
+        );
+        assert!(FeedWindow::is_filling(3, 25, size(10)));
+        assert!(
+            !FeedWindow::is_filling(4, 25, size(10)) && !FeedWindow::is_filling(2, 25, size(10))
         );
         let page = FeedWindow::archive(1, 25, size(10)).unwrap();
         assert_eq!((page.prev_archive, page.next_archive), (None, Some(2)));

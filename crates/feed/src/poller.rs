@@ -114,6 +114,8 @@ pub enum PollError {
         url: String,
         source: atom_syndication::Error,
     },
+    #[error("{url} is not an archive page of this feed (no positions, or it does not go back)")]
+    BadArchive { url: String },
     #[error("applying an order failed; will retry")]
     Apply(#[source] BoxError),
 }
@@ -155,7 +157,7 @@ enum Fetched {
 /// What reading an entry's order gave.
 enum OrderRead {
     Order(Box<OrderPlaced>),
-    /// 404: the order was deleted after the feed listed it.
+    /// 410: the order was deleted after the feed listed it.
     Gone,
     /// Not an order: the body, and why.
     Unreadable(String, String),
@@ -253,34 +255,50 @@ impl Poller {
             .iter()
             .map(|e| (entry_position(e), e.clone(), current.url.clone()))
             .collect();
-        let positioned = !entries.is_empty() && entries.iter().all(|(p, _, _)| p.is_some());
+        // A feed with positions (ours) says how far back to go; an empty current document with
+        // a `prev-archive` link is one too (every newest order deleted).
+        let positioned = if entries.is_empty() {
+            link(&current, "prev-archive").is_some()
+        } else {
+            entries.iter().all(|(p, _, _)| p.is_some())
+        };
         // Walk back through the archives until the stored position is covered.
         let mut document = current;
-        #[allow(clippy::while_immutable_condition)] // the loop ends by `break`
-        // (Only feeds with positions say how far back to go.)
-        while positioned {
-            let oldest = entries
+        let mut oldest = entries
+            .iter()
+            .filter_map(|(p, _, _)| *p)
+            .min()
+            .unwrap_or(i64::MAX);
+        while positioned && oldest > position + 1 {
+            let Some(previous) = link(&document, "prev-archive") else {
+                break;
+            };
+            document = match self.fetch(previous.clone(), None).await? {
+                (Fetched::Document(document), _) => *document,
+                (Fetched::NotModified, _) => break,
+            };
+            let older: Vec<_> = document
+                .feed
+                .entries
+                .iter()
+                .map(|e| (entry_position(e), e.clone(), document.url.clone()))
+                .collect();
+            let older_oldest = older
                 .iter()
                 .filter_map(|(p, _, _)| *p)
                 .min()
                 .unwrap_or(i64::MAX);
-            if oldest <= position + 1 {
-                break;
+            if older.iter().any(|(p, _, _)| p.is_none())
+                || (older_oldest >= oldest && !older.is_empty())
+            {
+                // Entries without positions, or an archive that does not go back: not our feed's
+                // shape; stop rather than loop or guess.
+                return Err(PollError::BadArchive {
+                    url: previous.to_string(),
+                });
             }
-            let Some(previous) = link(&document, "prev-archive") else {
-                break;
-            };
-            document = match self.fetch(previous, None).await? {
-                (Fetched::Document(document), _) => *document,
-                (Fetched::NotModified, _) => break,
-            };
-            entries.extend(
-                document
-                    .feed
-                    .entries
-                    .iter()
-                    .map(|e| (entry_position(e), e.clone(), document.url.clone())),
-            );
+            oldest = oldest.min(older_oldest);
+            entries.extend(older);
         }
 
         let mut applied = 0;
@@ -288,7 +306,7 @@ impl Poller {
             entries.sort_by_key(|(p, _, _)| *p);
             entries.dedup_by_key(|(p, _, _)| *p);
             for (entry_position, entry, base) in entries {
-                let next = entry_position.expect("positioned");
+                let Some(next) = entry_position else { continue };
                 if next <= position {
                     continue;
                 }
@@ -434,7 +452,9 @@ impl Poller {
                 source,
             })?;
         match response.status() {
-            StatusCode::NOT_FOUND | StatusCode::GONE => return Ok(OrderRead::Gone),
+            // Deleted (order answers 410 for orders it announced and deleted since). A 404 is no
+            // such thing: a wrong URL or proxy must not make the reader skip everything.
+            StatusCode::GONE => return Ok(OrderRead::Gone),
             status if status.is_success() => {}
             status => {
                 return Err(PollError::Status {

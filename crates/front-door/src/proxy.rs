@@ -92,6 +92,16 @@ async fn forward_to(
 
     let mut headers = without_hop_by_hop(&parts.headers);
     headers.remove(header::HOST);
+    // Only the front door says how the client reached it; what a client claims is dropped.
+    for forwarded in [
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-prefix",
+        "x-forwarded-for",
+        "forwarded",
+    ] {
+        headers.remove(forwarded);
+    }
     let host = parts.headers.get(header::HOST).cloned();
     if let Some(host) = host {
         headers.insert(HeaderName::from_static("x-forwarded-host"), host);
@@ -135,9 +145,22 @@ async fn forward_to(
     Ok(response)
 }
 
+/// The headers minus hop-by-hop ones: the fixed list and those the `Connection` header names.
 fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
     let mut kept = headers.clone();
-    for name in HOP_BY_HOP {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
         kept.remove(name);
     }
     kept

@@ -10,6 +10,9 @@ use orderflow_transport::{Applied, Checkpoint};
 use serde::Serialize;
 use sqlx::Row;
 
+/// Lines inserted per statement.
+const LINES_PER_STATEMENT: usize = 1000;
+
 /// How many invoices the list page shows at most, newest first.
 pub const LIST_LIMIT: i64 = 500;
 
@@ -61,8 +64,9 @@ impl Invoice {
 }
 
 impl InvoiceLine {
+    /// Count times price. Stored invoices passed the total's overflow check, so a line fits.
     pub fn total_price(&self) -> Price {
-        self.price * self.count
+        self.price.checked_mul(self.count).unwrap_or(Price::ZERO)
     }
 }
 
@@ -71,6 +75,7 @@ impl InvoiceLine {
 pub async fn store_invoice(
     db: &Database,
     order: &OrderPlaced,
+    total: Price,
     checkpoint: Option<&Checkpoint>,
 ) -> Result<Applied, sqlx::Error> {
     let mut tx = db.begin().await?;
@@ -95,7 +100,7 @@ pub async fn store_invoice(
     .bind(&address.street)
     .bind(&address.zip)
     .bind(&address.city)
-    .bind(order.total_price().to_string())
+    .bind(total.to_string())
     .bind(EpochMillis::now().0)
     .execute(&mut *tx)
     .await?
@@ -106,13 +111,16 @@ pub async fn store_invoice(
         tracing::info!("Invoice id {} already exists - ignored", order.id);
         return Ok(Applied::AlreadyPresent);
     }
-    if !order.order_line.is_empty() {
+    // In chunks: PostgreSQL takes at most 65,535 parameters per statement, and a record from
+    // elsewhere may have any number of lines.
+    for (chunk_no, chunk) in order.order_line.chunks(LINES_PER_STATEMENT).enumerate() {
         let insert = format!(
             "INSERT INTO invoice_line (invoice_id, line_no, count, item_id, item_name, price) VALUES {}",
-            params::value_rows(order.order_line.len(), 6)
+            params::value_rows(chunk.len(), 6)
         );
         let mut lines = sqlx::query(&insert);
-        for (line_no, line) in order.order_line.iter().enumerate() {
+        for (offset, line) in chunk.iter().enumerate() {
+            let line_no = chunk_no * LINES_PER_STATEMENT + offset;
             lines = lines
                 .bind(order.id)
                 .bind(line_no as i64)

@@ -18,7 +18,14 @@ impl OrderEventHandler for InvoiceProjector {
         order: &OrderPlaced,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Applied, HandleError> {
-        db::store_invoice(&self.db, order, checkpoint)
+        // A record from elsewhere may carry numbers whose total does not fit: that is the
+        // record's fault, so it is parked rather than retried.
+        let total = order.total_price().ok_or_else(|| {
+            HandleError::Permanent(
+                format!("the total of order {} does not fit a decimal", order.id).into(),
+            )
+        })?;
+        db::store_invoice(&self.db, order, total, checkpoint)
             .await
             .map_err(orderflow_consumer::classify)
     }

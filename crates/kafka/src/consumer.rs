@@ -135,6 +135,9 @@ pub async fn run_consumer(
     };
     loop {
         let received = tokio::select! {
+            // Shutdown first: a record received after it would be applied while an earlier,
+            // interrupted one was not.
+            biased;
             _ = shutdown.cancelled() => break,
             received = consumer.recv() => received,
         };
@@ -144,12 +147,17 @@ pub async fn run_consumer(
                     .status
                     .waiting_for_topic
                     .store(false, Ordering::Relaxed);
-                if member.process(&message).await == Outcome::Done
-                    && let Err(error) = consumer.store_offset_from_message(&message)
-                {
-                    // The partition was revoked meanwhile; its new owner sees the record
-                    // again, and the handler's idempotence absorbs the repetition.
-                    tracing::debug!(%error, "Offset not stored.");
+                match member.process(&message).await {
+                    Outcome::Done => {
+                        if let Err(error) = consumer.store_offset_from_message(&message) {
+                            // The partition was revoked meanwhile; its new owner sees the record
+                            // again, and the handler's idempotence absorbs the repetition.
+                            tracing::debug!(%error, "Offset not stored.");
+                        }
+                    }
+                    // Shutdown while this record was failing: stop here, so that no later
+                    // record's offset gets stored (and committed) past it.
+                    Outcome::Interrupted => break,
                 }
             }
             Err(KafkaError::MessageConsumption(

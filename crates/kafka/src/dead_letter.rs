@@ -39,8 +39,8 @@ impl DeadLetters {
         })
     }
 
-    /// Sends `message` with `error` to the dead-letter topic, on the partition with the source's
-    /// number, and returns once the broker acknowledged it.
+    /// Sends `message` with `error` to the dead-letter topic (partitioned by its key) and returns
+    /// once the broker acknowledged it.
     pub(crate) async fn park(
         &self,
         message: &BorrowedMessage<'_>,
@@ -83,9 +83,9 @@ impl DeadLetters {
                 key: ERROR,
                 value: Some(error),
             });
+        // Partitioned by key, like the source: the dead-letter topic may have other partitions.
         let mut record: FutureRecord<'_, [u8], [u8]> =
             FutureRecord::to(&self.settings.dead_letter_topic).headers(headers);
-        record = record.partition(message.partition());
         if let Some(key) = message.key() {
             record = record.key(key);
         }

@@ -92,6 +92,9 @@ impl KafkaSettings {
         config
             .set("bootstrap.servers", &self.brokers)
             .set("client.id", client_id)
+            // Never let a metadata request (a health probe, a producer) create a topic: a broker
+            // with auto-creation on would make `order` with one partition (pitfall #23).
+            .set("allow.auto.create.topics", "false")
             // Notice a topic created after start-up within seconds, not librdkafka's 5 minutes.
             .set("topic.metadata.refresh.interval.ms", "2000")
             // The broker being down is reported by our own logs and health checks, once.

@@ -130,9 +130,19 @@ fn spawn(spec: &ProcessSpec, logs: &LogMux) -> anyhow::Result<Running> {
 }
 
 async fn pipe_lines(stream: impl AsyncRead + Unpin, name: String, index: usize, logs: LogMux) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        logs.line(&name, index, &line);
+    // Bytes, not `lines()`: one invalid UTF-8 byte must not end the child's log for good.
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                logs.line(&name, index, text.trim_end_matches(['\n', '\r']));
+            }
+            Err(_) => break,
+        }
     }
 }
 

@@ -85,7 +85,11 @@ pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced,
     };
 
     let updated = EpochMillis::now();
-    let total: Price = lines.iter().map(OrderLine::total_price).sum();
+    let Some(total) = Price::checked_sum(lines.iter().map(OrderLine::total_price)) else {
+        return Err(PlaceOrderError::Invalid(Invalid(vec![
+            "The order's total is too large.".into(),
+        ])));
+    };
     let (ship, bill) = (&order.shipping_address, &order.billing_address);
     let id: i64 = sqlx::query(
         "INSERT INTO orders (customer_id, updated_ms, shipping_street, shipping_zip, shipping_city, \
@@ -215,6 +219,11 @@ pub async fn load_order(db: &Database, id: i64) -> anyhow::Result<Option<OrderPl
         })
     })
     .collect::<anyhow::Result<Vec<_>>>()?;
+    // Every stored order has a line. None means it was deleted between the two reads: answer
+    // as for a deleted order rather than hand out a copy without lines.
+    if lines.is_empty() {
+        return Ok(None);
+    }
     let address = |prefix: &str| -> anyhow::Result<Address> {
         Ok(Address {
             street: row.try_get(format!("{prefix}_street").as_str())?,
@@ -235,6 +244,18 @@ pub async fn load_order(db: &Database, id: i64) -> anyhow::Result<Option<OrderPl
         address("billing")?,
         lines,
     )))
+}
+
+/// Whether order `id` was ever announced (it may have been deleted since).
+pub async fn was_announced(db: &Database, id: i64) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("SELECT id FROM order_event WHERE order_id = $1 LIMIT 1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await
+            .context("failed to look for the order's event")?
+            .is_some(),
+    )
 }
 
 /// Deletes the order and its lines; `false` when there was no such order. Its events stay in

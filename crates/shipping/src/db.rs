@@ -10,6 +10,9 @@ use orderflow_transport::{Applied, Checkpoint};
 use serde::Serialize;
 use sqlx::Row;
 
+/// Lines inserted per statement.
+const LINES_PER_STATEMENT: usize = 1000;
+
 /// How many shipments the list page shows at most, newest first.
 pub const LIST_LIMIT: i64 = 500;
 
@@ -94,13 +97,16 @@ pub async fn store_shipment(
         tracing::info!("Shipment id {} already exists - ignored", order.id);
         return Ok(Applied::AlreadyPresent);
     }
-    if !order.order_line.is_empty() {
+    // In chunks: PostgreSQL takes at most 65,535 parameters per statement, and a record from
+    // elsewhere may have any number of lines.
+    for (chunk_no, chunk) in order.order_line.chunks(LINES_PER_STATEMENT).enumerate() {
         let insert = format!(
             "INSERT INTO shipment_line (shipment_id, line_no, count, item_id, item_name) VALUES {}",
-            params::value_rows(order.order_line.len(), 5)
+            params::value_rows(chunk.len(), 5)
         );
         let mut lines = sqlx::query(&insert);
-        for (line_no, line) in order.order_line.iter().enumerate() {
+        for (offset, line) in chunk.iter().enumerate() {
+            let line_no = chunk_no * LINES_PER_STATEMENT + offset;
             lines = lines
                 .bind(order.id)
                 .bind(line_no as i64)

@@ -142,10 +142,24 @@ impl Database {
             Backend::Postgres => migrations.postgres,
             Backend::Sqlite => migrations.sqlite,
         };
-        migrator
-            .run(&pool)
-            .await
-            .with_context(|| format!("cannot apply migrations to {shown_url}"))?;
+        // PostgreSQL serializes migrators with an advisory lock. SQLite has none, so two processes
+        // opening one file at once (two shipping instances) can both try a migration; the loser's
+        // transaction rolls back, and on a retry it finds the migration applied.
+        let mut attempt = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(error) if backend == Backend::Sqlite && attempt < 10 => {
+                    attempt += 1;
+                    tracing::debug!(%error, attempt, "Migration raced another process; retrying.");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("cannot apply migrations to {shown_url}"));
+                }
+            }
+        }
         tracing::info!(url = %shown_url, schema = %settings.schema, "Database ready.");
         Ok(Database { pool, backend })
     }

@@ -1,24 +1,32 @@
-/// Hides the password of a URL like `postgres://user:secret@host/db`, for logs and pages.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
+/// Hides the password of a URL like `postgres://user:secret@host/db`, and a `password=` query
+/// parameter, for logs and pages. A URL that does not parse is hidden whole.
+pub fn redact_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return "<unparseable URL>".to_owned();
     };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let user_info = &authority[..at];
-    match user_info.find(':') {
-        Some(colon) => format!(
-            "{}://{}:***@{}",
-            &url[..scheme_end],
-            &user_info[..colon],
-            &rest[at + 1..]
-        ),
-        None => url.to_owned(),
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs
+        .iter()
+        .any(|(key, _)| key.eq_ignore_ascii_case("password"))
+    {
+        let mut query = url.query_pairs_mut();
+        query.clear();
+        for (key, value) in &pairs {
+            let value = if key.eq_ignore_ascii_case("password") {
+                "***"
+            } else {
+                value.as_str()
+            };
+            query.append_pair(key, value);
+        }
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -32,6 +40,11 @@ mod tests {
             "postgres://orderflow:***@db:5432/orderflow?sslmode=disable"
         );
         assert_eq!(redact_url("postgres://me@db/x"), "postgres://me@db/x");
+        assert_eq!(
+            redact_url("postgres://me@db/x?password=secret&sslmode=require"),
+            "postgres://me@db/x?password=***&sslmode=require"
+        );
+        assert!(!redact_url("postgres://me:pa/ss@db/x").contains("ss@"));
         assert_eq!(
             redact_url("sqlite://data/order.db"),
             "sqlite://data/order.db"

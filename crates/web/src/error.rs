@@ -14,6 +14,9 @@ pub enum AppError {
     /// 404: no such order, shipment or invoice.
     #[error("{0}")]
     NotFound(String),
+    /// 410: it existed and was deleted.
+    #[error("{0}")]
+    Gone(String),
     /// 400: the request cannot be read (malformed body, bad path id).
     #[error("{0}")]
     BadRequest(String),
@@ -29,6 +32,7 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

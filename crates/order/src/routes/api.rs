@@ -19,17 +19,22 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/items", get(items_index))
 }
 
-/// `GET /order/{id}`: the order as JSON, the same document as its event's value.
+/// `GET /order/{id}`: the order as JSON, the same document as its event's value. A deleted
+/// order is 410 Gone (readers of the feed skip it), an order that never was is 404.
 async fn order_resource(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let order = match parse_id(&id) {
-        Some(id) => db::load_order(&state.db, id).await?,
-        None => None,
+    let Some(id) = parse_id(&id) else {
+        return Err(AppError::NotFound(format!("There is no order {id}.")).into());
     };
-    let order = order.ok_or_else(|| AppError::NotFound(format!("There is no order {id}.")))?;
-    Ok(Json(order).into_response())
+    match db::load_order(&state.db, id).await? {
+        Some(order) => Ok(Json(order).into_response()),
+        None if db::was_announced(&state.db, id).await? => {
+            Err(AppError::Gone(format!("Order {id} was deleted.")).into())
+        }
+        None => Err(AppError::NotFound(format!("There is no order {id}.")).into()),
+    }
 }
 
 /// `POST /api/orders`: places an order from JSON; 201 with `Location` (relative to this URL, so

@@ -137,7 +137,7 @@ async fn order_show(
         None => None,
     };
     let order = order.ok_or_else(|| AppError::NotFound(format!("There is no order {id}.")))?;
-    let total_price = order.total_price();
+    let total_price = order.total_price().unwrap_or(Price::ZERO);
     Ok(HtmlPage::ok(OrderPage { order, total_price }))
 }
 

@@ -1,0 +1,91 @@
+"""Turns one `bench/run` into bench/RESULTS.md (printed to stdout)."""
+
+import datetime
+import json
+import sys
+
+results_path, systems_path, pg_tps, kafka_ceiling, embedded_ceiling, machine, revision = sys.argv[1:8]
+pg_tps = int(pg_tps or 0)
+kafka = json.loads(kafka_ceiling)
+embedded = json.loads(embedded_ceiling)
+rows = [json.loads(line) for line in open(results_path) if line.strip()]
+systems = [line.strip().split("|") for line in open(systems_path) if line.strip()]
+
+NAMES = {
+    "postgres-kafka": "PostgreSQL + Apache Kafka",
+    "embedded": "embedded default (SQLite + Tansu)",
+    "feed-postgres": "feed recipe on PostgreSQL",
+}
+
+
+def pct(value, ceiling):
+    return "%.0f%%" % (100.0 * value / ceiling) if ceiling else "-"
+
+
+print("# Benchmark results\n")
+print("Measured %s by `bench/run` on %s, commit `%s`. One run on a shared, noisy machine: compare"
+      " the ratios within the run rather than the absolute figures." % (
+          datetime.date.today().isoformat(), machine, revision))
+
+print("\n## Ceilings, measured in the same run\n")
+print("| ceiling | per second |")
+print("|---|---:|")
+print("| PostgreSQL: single-row insert transactions (pgbench, 8 clients) | %d |" % pg_tps)
+print("| Apache Kafka: raw rdkafka produce, idempotent, acks=all, order-sized records | %d |" % kafka["producePerSec"])
+print("| Apache Kafka: raw rdkafka consume | %d |" % kafka["consumePerSec"])
+print("| embedded broker (Tansu, SQLite): raw rdkafka produce | %d |" % embedded["producePerSec"])
+print("| embedded broker (Tansu, SQLite): raw rdkafka consume | %d |" % embedded["consumePerSec"])
+
+print("\n## orderflow end to end\n")
+print("Throughput: orders from the first order's time to the last shipment or invoice stored."
+      " Latency: from the order's time to its shipment or invoice stored (server clocks, one machine).\n")
+print("| system | run | orders | orders/s | of PG inserts/s | of Kafka produce/s | to shipment p50 / p99 ms | to invoice p50 / p99 / max ms | POST p99 ms |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+best = {}
+half_rate = {}
+for row in rows:
+    r = row["report"]
+    name = row["scenario"]
+    rate = r["endToEndPerSec"]
+    if row["run"].startswith("c="):
+        best[name] = max(best.get(name, 0), rate)
+    else:
+        half_rate[name] = r
+    kafka_ref = kafka["producePerSec"] if name == "postgres-kafka" else embedded["producePerSec"] if name == "embedded" else 0
+    print("| %s | %s | %d | %.0f | %s | %s | %d / %d | %d / %d / %d | %d |" % (
+        NAMES.get(name, name), row["run"], r["orders"], rate,
+        pct(rate, pg_tps) if name != "embedded" else "-", pct(rate, kafka_ref),
+        r["toShipmentMs"]["p50"], r["toShipmentMs"]["p99"],
+        r["toInvoiceMs"]["p50"], r["toInvoiceMs"]["p99"], r["toInvoiceMs"]["max"],
+        r["postLatencyMs"]["p99"]))
+
+print("\n## Start-up and memory\n")
+print("| system | `up` ready | idle RSS per service (MB) | peak RSS after the runs (MB) |")
+print("|---|---:|---|---|")
+for name, ready, idle in systems:
+    peaks = {}
+    for row in rows:
+        if row["scenario"] == name:
+            for figure in row["report"]["peakRssKb"]:
+                peaks[figure["process"]] = max(peaks.get(figure["process"], 0), figure["kb"])
+    peak_text = ", ".join("%s %.1f" % (label, kb / 1024) for label, kb in sorted(peaks.items()))
+    print("| %s | %s ms | %s | %s |" % (NAMES.get(name, name), ready, idle, peak_text))
+
+print("\n## Targets\n")
+pk = best.get("postgres-kafka", 0)
+print("- End to end on PostgreSQL + Kafka, at least 2,000 orders/s: **%.0f orders/s** (%s)." % (
+    pk, "met" if pk >= 2000 else "not met"))
+if "postgres-kafka" in half_rate:
+    p99 = half_rate["postgres-kafka"]["toInvoiceMs"]["p99"]
+    print("- p99 from order to invoice under 100 ms at half the maximum rate: **%d ms** (%s)." % (
+        p99, "met" if p99 < 100 else "not met"))
+idle_max = 0.0
+for _, _, idle in systems:
+    for part in idle.split(","):
+        try:
+            idle_max = max(idle_max, float(part.split()[-1]))
+        except (ValueError, IndexError):
+            pass
+print("- Idle RSS under 20 MB per service: **%.1f MB** at most (%s)." % (idle_max, "met" if idle_max < 20 else "not met"))
+ready_max = max((int(ready) for _, ready, _ in systems if ready.isdigit()), default=0)
+print("- `up` ready in under 1 s once built: **%d ms** at most (%s)." % (ready_max, "met" if ready_max < 1000 else "not met"))
