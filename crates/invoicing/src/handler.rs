@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use orderflow_events::OrderPlaced;
+use orderflow_events::{OrderPlaced, Price};
 use orderflow_storage::Database;
 use orderflow_transport::{Applied, Checkpoint, HandleError, OrderEventHandler};
 
@@ -13,20 +13,34 @@ pub struct InvoiceProjector {
 
 #[async_trait]
 impl OrderEventHandler for InvoiceProjector {
+    async fn handle_batch(&self, orders: &[OrderPlaced]) -> Result<Vec<Applied>, HandleError> {
+        let totals = orders
+            .iter()
+            .map(|order| Ok((order, total(order)?)))
+            .collect::<Result<Vec<_>, HandleError>>()?;
+        db::store_invoices(&self.db, &totals, None)
+            .await
+            .map_err(orderflow_consumer::classify)
+    }
+
     async fn handle(
         &self,
         order: &OrderPlaced,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Applied, HandleError> {
-        // A record from elsewhere may carry numbers whose total does not fit: that is the
-        // record's fault, so it is parked rather than retried.
-        let total = order.total_price().ok_or_else(|| {
-            HandleError::Permanent(
-                format!("the total of order {} does not fit a decimal", order.id).into(),
-            )
-        })?;
-        db::store_invoice(&self.db, order, total, checkpoint)
+        let applied = db::store_invoices(&self.db, &[(order, total(order)?)], checkpoint)
             .await
-            .map_err(orderflow_consumer::classify)
+            .map_err(orderflow_consumer::classify)?;
+        Ok(applied[0])
     }
+}
+
+/// The order's total. A record from elsewhere may carry numbers whose total does not fit: that
+/// is the record's fault, so it is parked rather than retried.
+fn total(order: &OrderPlaced) -> Result<Price, HandleError> {
+    order.total_price().ok_or_else(|| {
+        HandleError::Permanent(
+            format!("the total of order {} does not fit a decimal", order.id).into(),
+        )
+    })
 }

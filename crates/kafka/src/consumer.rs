@@ -4,6 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt;
 use orderflow_events::OrderPlaced;
 use orderflow_transport::{Applied, HandleError, OrderEventHandler};
 use rdkafka::consumer::{
@@ -147,17 +148,31 @@ pub async fn run_consumer(
                     .status
                     .waiting_for_topic
                     .store(false, Ordering::Relaxed);
-                match member.process(&message).await {
-                    Outcome::Done => {
-                        if let Err(error) = consumer.store_offset_from_message(&message) {
-                            // The partition was revoked meanwhile; its new owner sees the record
-                            // again, and the handler's idempotence absorbs the repetition.
-                            tracing::debug!(%error, "Offset not stored.");
+                // Whatever else has arrived goes into the same batch: one transaction for many
+                // records is what lets a consumer keep up.
+                let mut batch = vec![message];
+                while batch.len() < MAX_BATCH {
+                    match consumer.recv().now_or_never() {
+                        Some(Ok(message)) => batch.push(message),
+                        Some(Err(error)) => {
+                            tracing::debug!(%error, "Consumer error while batching.");
+                            break;
                         }
+                        None => break,
                     }
-                    // Shutdown while this record was failing: stop here, so that no later
-                    // record's offset gets stored (and committed) past it.
-                    Outcome::Interrupted => break,
+                }
+                let done = member.process_batch(&batch).await;
+                for message in &batch[..done] {
+                    if let Err(error) = consumer.store_offset_from_message(message) {
+                        // The partition was revoked meanwhile; its new owner sees the record
+                        // again, and the handler's idempotence absorbs the repetition.
+                        tracing::debug!(%error, "Offset not stored.");
+                    }
+                }
+                // Shutdown while a record was failing: stop here, so that no later record's
+                // offset gets stored (and committed) past it.
+                if done < batch.len() {
+                    break;
                 }
             }
             Err(KafkaError::MessageConsumption(
@@ -187,6 +202,9 @@ pub async fn run_consumer(
     Ok(())
 }
 
+/// The most records applied in one batch (one database transaction).
+const MAX_BATCH: usize = 256;
+
 /// Whether the consumer may move past a record.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -204,6 +222,56 @@ struct Member {
 }
 
 impl Member {
+    /// Applies `messages` (in partition order) and returns how many of them, from the first, are
+    /// done (applied, found applied, or parked); fewer than all only when shutdown interrupted.
+    async fn process_batch(&self, messages: &[BorrowedMessage<'_>]) -> usize {
+        if messages.len() == 1 {
+            return usize::from(self.process(&messages[0]).await == Outcome::Done);
+        }
+        let mut orders = Vec::with_capacity(messages.len());
+        for message in messages {
+            match OrderPlaced::from_json(message.payload().unwrap_or_default()) {
+                Ok(order) => orders.push(order),
+                // Not all readable: the one-by-one path parks the unreadable ones in place.
+                Err(_) => return self.process_one_by_one(messages).await,
+            }
+        }
+        let mut backoff = Backoff::new();
+        loop {
+            match self.handler.handle_batch(&orders).await {
+                Ok(applied) => {
+                    for outcome in applied {
+                        match outcome {
+                            Applied::Created => self.status.applied.fetch_add(1, Ordering::Relaxed),
+                            Applied::AlreadyPresent | Applied::CheckpointMoved => {
+                                self.status.duplicates.fetch_add(1, Ordering::Relaxed)
+                            }
+                        };
+                    }
+                    return messages.len();
+                }
+                Err(HandleError::Transient(error)) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(records = orders.len(), error = %error, retry_in = ?delay, "Batch could not be applied yet; retrying.");
+                    if !self.sleep(delay).await {
+                        return 0;
+                    }
+                }
+                // One of them is unacceptable: find it by applying them one by one.
+                Err(_) => return self.process_one_by_one(messages).await,
+            }
+        }
+    }
+
+    async fn process_one_by_one(&self, messages: &[BorrowedMessage<'_>]) -> usize {
+        for (done, message) in messages.iter().enumerate() {
+            if self.process(message).await == Outcome::Interrupted {
+                return done;
+            }
+        }
+        messages.len()
+    }
+
     async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
         let (partition, offset) = (message.partition(), message.offset());
         let order = match OrderPlaced::from_json(message.payload().unwrap_or_default()) {

@@ -4,9 +4,10 @@ use anyhow::Context;
 use orderflow_events::{
     Address, Customer, EpochMillis, Item, OrderLine, OrderPlaced, Price, order_created_key,
 };
-use orderflow_storage::Database;
-use sqlx::{AnyConnection, Row};
+use orderflow_storage::{Database, params};
+use sqlx::Row;
 
+use crate::catalog::Catalog;
 use crate::domain::{Invalid, NewOrder};
 
 /// The event type of an order's first event; sent as the `ce_type` header.
@@ -51,15 +52,13 @@ pub async fn items(db: &Database) -> anyhow::Result<Vec<Item>> {
 
 /// Stores the order and its `order.created` event in one transaction: either both exist or
 /// neither does. Returns the event as it will be published.
-pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced, PlaceOrderError> {
-    let mut tx = db.begin().await.context("failed to begin a transaction")?;
-
-    let customer = sqlx::query("SELECT id, name, firstname, email FROM customer WHERE id = $1")
-        .bind(order.customer_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .context("failed to load the customer")?
-        .map(|row| customer_from_row(&row));
+pub async fn place_order(
+    db: &Database,
+    catalog: &Catalog,
+    order: &NewOrder,
+) -> Result<OrderPlaced, PlaceOrderError> {
+    // Customers and items are checked against the catalog read at start-up: no query for them.
+    let customer = catalog.customer(order.customer_id);
     let mut invalid = Invalid::default();
     if customer.is_none() {
         invalid
@@ -68,10 +67,10 @@ pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced,
     }
     let mut lines = Vec::with_capacity(order.lines.len());
     for (index, line) in order.lines.iter().enumerate() {
-        match find_item(&mut tx, line.item_id).await? {
+        match catalog.item(line.item_id) {
             Some(item) => lines.push(OrderLine {
                 count: line.count,
-                item,
+                item: item.clone(),
             }),
             None => invalid.0.push(format!(
                 "Line {}: there is no item {}.",
@@ -80,9 +79,10 @@ pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced,
             )),
         }
     }
-    let Some(customer) = customer.filter(|_| invalid.0.is_empty()) else {
+    let Some(customer) = customer.filter(|_| invalid.0.is_empty()).cloned() else {
         return Err(PlaceOrderError::Invalid(invalid));
     };
+    let mut tx = db.begin().await.context("failed to begin a transaction")?;
 
     let updated = EpochMillis::now();
     let Some(total) = Price::checked_sum(lines.iter().map(OrderLine::total_price)) else {
@@ -111,21 +111,25 @@ pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced,
     .try_get("id")
     .context("failed to read the new order's id")?;
 
+    // All lines in one statement (an order has at most 100, well under the parameter limit).
+    let insert = format!(
+        "INSERT INTO order_line (order_id, line_no, count, item_id, item_name, price) VALUES {}",
+        params::value_rows(lines.len(), 6)
+    );
+    let mut query = sqlx::query(&insert);
     for (line_no, line) in lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_line (order_id, line_no, count, item_id, item_name, price) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(line_no as i64)
-        .bind(line.count)
-        .bind(line.item.item_id)
-        .bind(&line.item.name)
-        .bind(line.item.price.to_string())
+        query = query
+            .bind(id)
+            .bind(line_no as i64)
+            .bind(line.count)
+            .bind(line.item.item_id)
+            .bind(&line.item.name)
+            .bind(line.item.price.to_string());
+    }
+    query
         .execute(&mut *tx)
         .await
-        .context("failed to insert an order line")?;
-    }
+        .context("failed to insert the order lines")?;
 
     let event = OrderPlaced::new(id, customer, updated, ship.clone(), bill.clone(), lines);
     sqlx::query(
@@ -143,16 +147,6 @@ pub async fn place_order(db: &Database, order: &NewOrder) -> Result<OrderPlaced,
 
     tx.commit().await.context("failed to commit the order")?;
     Ok(event)
-}
-
-async fn find_item(connection: &mut AnyConnection, item_id: i64) -> anyhow::Result<Option<Item>> {
-    sqlx::query("SELECT id, name, price FROM item WHERE id = $1")
-        .bind(item_id)
-        .fetch_optional(connection)
-        .await
-        .context("failed to load an item")?
-        .map(|row| item_from_row(&row))
-        .transpose()
 }
 
 /// The newest orders first, at most [`LIST_LIMIT`], and how many there are in all.

@@ -26,30 +26,27 @@ pub async fn sequence_pending(db: &Database, limit: i64) -> anyhow::Result<usize
         state.try_get("last_position")?,
         state.try_get("last_sequenced_ms")?,
     );
-    let ids: Vec<i64> =
-        sqlx::query("SELECT id FROM order_event WHERE position IS NULL ORDER BY id LIMIT $1")
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await
-            .context("failed to read unsequenced events")?
-            .iter()
-            .map(|row| row.try_get("id"))
-            .collect::<Result<_, _>>()?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
     // Never backwards, even if the clock is: documents are cut at whole seconds of this time.
     let sequenced_ms = EpochMillis::now().0.max(last_ms);
-    for id in &ids {
-        position += 1;
-        sqlx::query("UPDATE order_event SET position = $1, sequenced_ms = $2 WHERE id = $3")
-            .bind(position)
-            .bind(sequenced_ms)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .context("failed to give an event its position")?;
+    // One statement numbers the oldest unsequenced events in id order and gives them the next
+    // positions (window functions and UPDATE ... FROM: PostgreSQL, and SQLite since 3.33).
+    let sequenced = sqlx::query(
+        "WITH numbered AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM order_event \
+         WHERE position IS NULL ORDER BY id LIMIT $1) \
+         UPDATE order_event SET position = $2 + numbered.n, sequenced_ms = $3 \
+         FROM numbered WHERE order_event.id = numbered.id",
+    )
+    .bind(limit)
+    .bind(position)
+    .bind(sequenced_ms)
+    .execute(&mut *tx)
+    .await
+    .context("failed to give events their positions")?
+    .rows_affected();
+    if sequenced == 0 {
+        return Ok(0);
     }
+    position += sequenced as i64;
     sqlx::query("UPDATE feed_sequence SET last_position = $1, last_sequenced_ms = $2 WHERE id = 1")
         .bind(position)
         .bind(sequenced_ms)
@@ -59,7 +56,7 @@ pub async fn sequence_pending(db: &Database, limit: i64) -> anyhow::Result<usize
     tx.commit()
         .await
         .context("failed to commit feed positions")?;
-    Ok(ids.len())
+    Ok(sequenced as usize)
 }
 
 /// The newest position sequenced before `cutoff_ms` (0 when there is none).

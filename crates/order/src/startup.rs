@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::Catalog;
 use crate::config::{OrderTransport, Settings};
 use crate::relay::OutboxRelay;
 use crate::routes;
@@ -70,7 +71,9 @@ impl Application {
                 )
             }
         }
+        let catalog = Arc::new(Catalog::load(&db).await?);
         let state = AppState {
+            catalog,
             db,
             relay_wake,
             broker,

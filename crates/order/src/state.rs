@@ -6,6 +6,7 @@ use orderflow_kafka::BrokerProbe;
 use orderflow_storage::Database;
 use tokio::sync::Notify;
 
+use crate::catalog::Catalog;
 use crate::db::{self, PlaceOrderError};
 use crate::domain::NewOrder;
 
@@ -14,6 +15,8 @@ use crate::domain::NewOrder;
 pub struct AppState {
     /// The order schema (orders, catalog, outbox).
     pub db: Database,
+    /// Customers and items, read at start-up.
+    pub catalog: Arc<Catalog>,
     /// Wakes the outbox relay once an order has committed, so its event leaves immediately.
     pub relay_wake: Arc<Notify>,
     /// Asks the broker whether it is reachable, for `/health`; `None` in feed mode.
@@ -27,9 +30,9 @@ pub struct AppState {
 impl AppState {
     /// Stores the order with its event, then wakes the relay.
     pub async fn place_order(&self, order: &NewOrder) -> Result<OrderPlaced, PlaceOrderError> {
-        let placed = db::place_order(&self.db, order).await?;
+        let placed = db::place_order(&self.db, &self.catalog, order).await?;
         self.relay_wake.notify_one();
-        tracing::info!(order_id = placed.id, "Order placed.");
+        tracing::debug!(order_id = placed.id, "Order placed.");
         Ok(placed)
     }
 }

@@ -13,13 +13,20 @@ pub struct ShipmentProjector {
 
 #[async_trait]
 impl OrderEventHandler for ShipmentProjector {
+    async fn handle_batch(&self, orders: &[OrderPlaced]) -> Result<Vec<Applied>, HandleError> {
+        db::store_shipments(&self.db, orders, None)
+            .await
+            .map_err(orderflow_consumer::classify)
+    }
+
     async fn handle(
         &self,
         order: &OrderPlaced,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Applied, HandleError> {
-        db::store_shipment(&self.db, order, checkpoint)
+        let applied = db::store_shipments(&self.db, std::slice::from_ref(order), checkpoint)
             .await
-            .map_err(orderflow_consumer::classify)
+            .map_err(orderflow_consumer::classify)?;
+        Ok(applied[0])
     }
 }

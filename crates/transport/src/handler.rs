@@ -15,6 +15,18 @@ use crate::BoxError;
 /// has moved it already, changes nothing and answers `Applied::CheckpointMoved`.
 #[async_trait]
 pub trait OrderEventHandler: Send + Sync + 'static {
+    /// Applies several events (in order, no checkpoint) in as few transactions as the
+    /// implementation can, answering per event. An error means the batch is not done (some may
+    /// be applied; applying again is harmless): the transport retries it (transient) or applies
+    /// its events one by one to find the culprit (permanent). The default applies them one by one.
+    async fn handle_batch(&self, orders: &[OrderPlaced]) -> Result<Vec<Applied>, HandleError> {
+        let mut applied = Vec::with_capacity(orders.len());
+        for order in orders {
+            applied.push(self.handle(order, None).await?);
+        }
+        Ok(applied)
+    }
+
     async fn handle(
         &self,
         order: &OrderPlaced,

@@ -64,11 +64,11 @@ async fn orders_api_create(
 }
 
 async fn customers_index(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(db::customers(&state.db).await?).into_response())
+    Ok(Json(state.catalog.customers().collect::<Vec<_>>()).into_response())
 }
 
 async fn items_index(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(db::items(&state.db).await?).into_response())
+    Ok(Json(state.catalog.items().collect::<Vec<_>>()).into_response())
 }
 
 fn unprocessable(Invalid(problems): Invalid) -> AppError {

@@ -90,7 +90,7 @@ async fn order_form_add_line(
             .await;
         }
     };
-    let first_item = db::items(&state.db).await?.first().map(|item| item.item_id);
+    let first_item = state.catalog.items().next().map(|item| item.item_id);
     match form.clone().with_new_line(first_item) {
         Ok(form) => form_page(&state, form, Vec::new(), StatusCode::OK).await,
         Err(Invalid(problems)) => {
@@ -177,11 +177,11 @@ async fn form_page(
     problems: Vec<String>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let customers = db::customers(&state.db).await?;
-    let items = db::items(&state.db).await?;
+    let customers: Vec<&Customer> = state.catalog.customers().collect();
+    let items: Vec<&Item> = state.catalog.items().collect();
     let customer_options = customers
         .iter()
-        .map(|c: &Customer| SelectOption {
+        .map(|c| SelectOption {
             value: c.customer_id.to_string(),
             label: format!("{} {}", c.firstname, c.name),
             selected: form.customer.trim() == c.customer_id.to_string(),
@@ -194,7 +194,7 @@ async fn form_page(
             count: line.count.clone(),
             items: items
                 .iter()
-                .map(|item: &Item| SelectOption {
+                .map(|item| SelectOption {
                     value: item.item_id.to_string(),
                     label: item.name.clone(),
                     selected: line.item.trim() == item.item_id.to_string(),
