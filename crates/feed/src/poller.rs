@@ -120,6 +120,9 @@ pub enum PollError {
     Apply(#[source] BoxError),
 }
 
+/// The first retry after a failed poll; it doubles up to the poll interval.
+const RETRY_START: Duration = Duration::from_millis(100);
+
 /// A request to poll now, answered when that poll is over.
 pub type PollNow = oneshot::Sender<()>;
 
@@ -187,28 +190,36 @@ impl Poller {
     /// A failed poll is logged and retried at the next one; it never ends the loop.
     pub async fn run(self, mut poll_now: mpsc::Receiver<PollNow>, shutdown: CancellationToken) {
         tracing::info!(feed = %self.settings.feed_url, interval = ?self.settings.interval, "Feed poller started.");
-        let mut interval = tokio::time::interval(self.settings.interval);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
+        // The first poll goes at once.
+        let mut wait = Duration::ZERO;
+        let mut retry = RETRY_START;
         loop {
             let reply = tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
-                _ = interval.tick() => None,
                 request = poll_now.recv() => request,
+                _ = tokio::time::sleep(wait) => None,
             };
             let outcome = self.poll_once().await;
             self.status.polls.fetch_add(1, Ordering::Relaxed);
-            match outcome {
+            wait = match outcome {
                 Ok(applied) => {
                     if failing {
                         tracing::info!(feed = %self.settings.feed_url, "Feed readable again.");
                     }
-                    if applied > 0 {
-                        tracing::debug!(applied, "Feed entries applied.");
-                    }
                     failing = false;
+                    retry = RETRY_START;
                     self.status.healthy.store(true, Ordering::Relaxed);
                     *self.status.last_error.lock().expect("status lock") = None;
+                    if applied > 0 {
+                        tracing::debug!(applied, "Feed entries applied.");
+                        // More may be waiting (or arrive while we applied): look again at once;
+                        // an unchanged document costs a 304.
+                        Duration::ZERO
+                    } else {
+                        self.settings.interval
+                    }
                 }
                 Err(error) => {
                     let text = error_chain(&error);
@@ -221,8 +232,12 @@ impl Poller {
                     failing = true;
                     self.status.healthy.store(false, Ordering::Relaxed);
                     *self.status.last_error.lock().expect("status lock") = Some(text);
+                    // Soon at first (order may just be starting), then no faster than the interval.
+                    let next = retry.min(self.settings.interval);
+                    retry = retry.saturating_mul(2);
+                    next
                 }
-            }
+            };
             if let Some(reply) = reply {
                 let _ = reply.send(());
             }
