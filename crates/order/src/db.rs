@@ -1,5 +1,7 @@
 //! The order service's queries. Portable SQL for PostgreSQL and SQLite (see orderflow-storage).
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 use orderflow_events::{
     Address, Customer, EpochMillis, Item, OrderLine, OrderPlaced, Price, order_created_key,
@@ -181,63 +183,89 @@ pub async fn list_orders(db: &Database) -> anyhow::Result<(Vec<OrderSummary>, i6
 
 /// The order as the whole document consumers read (same as its event's value).
 pub async fn load_order(db: &Database, id: i64) -> anyhow::Result<Option<OrderPlaced>> {
-    let Some(row) = sqlx::query(
+    Ok(orders_after(db, id - 1, 1)
+        .await?
+        .into_iter()
+        .find(|order| order.id == id))
+}
+
+/// Up to `limit` orders with ids above `after`, ascending, each the whole document consumers read.
+pub async fn orders_after(
+    db: &Database,
+    after: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<OrderPlaced>> {
+    let rows = sqlx::query(
         "SELECT o.id, o.updated_ms, o.shipping_street, o.shipping_zip, o.shipping_city, \
          o.billing_street, o.billing_zip, o.billing_city, \
          c.id AS customer_id, c.name, c.firstname, c.email \
-         FROM orders o JOIN customer c ON c.id = o.customer_id WHERE o.id = $1",
+         FROM orders o JOIN customer c ON c.id = o.customer_id WHERE o.id > $1 ORDER BY o.id LIMIT $2",
     )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await
-    .context("failed to load the order")?
-    else {
-        return Ok(None);
-    };
-    let lines = sqlx::query(
-        "SELECT count, item_id, item_name, price FROM order_line WHERE order_id = $1 ORDER BY line_no",
-    )
-    .bind(id)
+    .bind(after)
+    .bind(limit)
     .fetch_all(db.pool())
     .await
-    .context("failed to load the order's lines")?
-    .iter()
-    .map(|line| {
-        Ok(OrderLine {
-            count: line.try_get("count")?,
-            item: Item {
-                item_id: line.try_get("item_id")?,
-                name: line.try_get("item_name")?,
-                price: parse_price(line.try_get("price")?)?,
-            },
-        })
-    })
-    .collect::<anyhow::Result<Vec<_>>>()?;
-    // Every stored order has a line. None means it was deleted between the two reads: answer
-    // as for a deleted order rather than hand out a copy without lines.
-    if lines.is_empty() {
-        return Ok(None);
-    }
-    let address = |prefix: &str| -> anyhow::Result<Address> {
-        Ok(Address {
-            street: row.try_get(format!("{prefix}_street").as_str())?,
-            zip: row.try_get(format!("{prefix}_zip").as_str())?,
-            city: row.try_get(format!("{prefix}_city").as_str())?,
-        })
+    .context("failed to load orders")?;
+    let Some(last) = rows
+        .last()
+        .map(|row| row.try_get::<i64, _>("id"))
+        .transpose()?
+    else {
+        return Ok(Vec::new());
     };
-    Ok(Some(OrderPlaced::new(
-        row.try_get("id")?,
-        Customer {
-            customer_id: row.try_get("customer_id")?,
-            name: row.try_get("name")?,
-            firstname: row.try_get("firstname")?,
-            email: row.try_get("email")?,
-        },
-        EpochMillis(row.try_get("updated_ms")?),
-        address("shipping")?,
-        address("billing")?,
-        lines,
-    )))
+    let mut lines: BTreeMap<i64, Vec<OrderLine>> = BTreeMap::new();
+    for line in sqlx::query(
+        "SELECT order_id, count, item_id, item_name, price FROM order_line \
+         WHERE order_id > $1 AND order_id <= $2 ORDER BY order_id, line_no",
+    )
+    .bind(after)
+    .bind(last)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to load order lines")?
+    {
+        lines
+            .entry(line.try_get("order_id")?)
+            .or_default()
+            .push(OrderLine {
+                count: line.try_get("count")?,
+                item: Item {
+                    item_id: line.try_get("item_id")?,
+                    name: line.try_get("item_name")?,
+                    price: parse_price(line.try_get("price")?)?,
+                },
+            });
+    }
+    let mut orders = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        // Every stored order has a line. None means it was deleted between the two reads:
+        // leave it out rather than hand out a copy without lines.
+        let Some(order_lines) = lines.remove(&id) else {
+            continue;
+        };
+        let address = |prefix: &str| -> anyhow::Result<Address> {
+            Ok(Address {
+                street: row.try_get(format!("{prefix}_street").as_str())?,
+                zip: row.try_get(format!("{prefix}_zip").as_str())?,
+                city: row.try_get(format!("{prefix}_city").as_str())?,
+            })
+        };
+        orders.push(OrderPlaced::new(
+            id,
+            Customer {
+                customer_id: row.try_get("customer_id")?,
+                name: row.try_get("name")?,
+                firstname: row.try_get("firstname")?,
+                email: row.try_get("email")?,
+            },
+            EpochMillis(row.try_get("updated_ms")?),
+            address("shipping")?,
+            address("billing")?,
+            order_lines,
+        ));
+    }
+    Ok(orders)
 }
 
 /// Whether order `id` was ever announced (it may have been deleted since).

@@ -32,6 +32,9 @@ enum Command {
     /// Places orders against a running system and measures: throughput, latency to shipment and
     /// invoice, peak memory.
     Load(LoadArgs),
+    /// Checks a running system: every order has its shipment and invoice, no copy lacks its order,
+    /// no copy differs. Exit status 0 only when consistent.
+    Check(CheckArgs),
     /// Runs the embedded Kafka-compatible broker (Tansu, the `orderflow-broker` executable) alone.
     Broker(BrokerArgs),
 }
@@ -212,6 +215,22 @@ struct LoadArgs {
 }
 
 #[derive(Debug, Args)]
+struct CheckArgs {
+    /// The front door; the services are reached under its prefixes.
+    #[arg(long, default_value = "http://localhost:8080/")]
+    url: String,
+    #[arg(long)]
+    order_url: Option<String>,
+    #[arg(long)]
+    shipping_url: Option<String>,
+    #[arg(long)]
+    invoicing_url: Option<String>,
+    /// Seconds to wait for copies still on their way before reporting them missing.
+    #[arg(long, default_value_t = 30)]
+    settle_secs: u64,
+}
+
+#[derive(Debug, Args)]
 struct BrokerArgs {
     #[arg(long, default_value_t = 9092)]
     port: u16,
@@ -269,6 +288,10 @@ impl Cli {
             }
             Command::FrontDoor(args) => front_door(args, shutdown).await,
             Command::Broker(args) => broker(args, shutdown).await,
+            Command::Check(args) => tokio::select! {
+                result = check(args) => result,
+                _ = shutdown.cancelled() => anyhow::bail!("interrupted"),
+            },
             Command::Load(args) => tokio::select! {
                 result = load(args) => result,
                 _ = shutdown.cancelled() => anyhow::bail!("interrupted"),
@@ -369,6 +392,31 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     orderflow_tools::load::run_and_print(settings, args.json).await
+}
+
+async fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let mut endpoints = orderflow_tools::client::Endpoints::behind(&args.url);
+    let slash = |url: String| format!("{}/", url.trim_end_matches('/'));
+    if let Some(url) = args.order_url {
+        endpoints.order = slash(url);
+    }
+    if let Some(url) = args.shipping_url {
+        endpoints.shipping = slash(url);
+    }
+    if let Some(url) = args.invoicing_url {
+        endpoints.invoicing = slash(url);
+    }
+    let settings = orderflow_tools::check::CheckSettings {
+        endpoints,
+        settle_timeout: Duration::from_secs(args.settle_secs),
+    };
+    let report = orderflow_tools::check::run(&settings).await?;
+    report.print();
+    anyhow::ensure!(
+        report.consistent(),
+        "orders, shipments and invoices are not consistent"
+    );
+    Ok(())
 }
 
 /// Runs the `orderflow-broker` executable next to this one, with the same options.

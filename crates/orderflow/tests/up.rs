@@ -341,6 +341,19 @@ async fn up_with_two_shipping_instances_splits_the_partitions_and_ships_each_ord
         applied += health["applied"].as_i64().unwrap();
     }
     assert_eq!(applied, 10);
+    // `orderflow check` agrees, through the front door.
+    let checked = Command::new(ORDERFLOW)
+        .args(["check", "--url", &up.front_door, "--settle-secs", "30"])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.status.success()
+            && said.contains("orders 10, shipments 10, invoices 10")
+            && said.contains("consistent"),
+        "{said}"
+    );
     let log = std::fs::read_to_string(&up.log).unwrap();
     assert!(
         log.contains("shipping-1")

@@ -1,5 +1,6 @@
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +15,7 @@ use crate::state::AppState;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/order/{id}", get(order_resource))
-        .route("/api/orders", post(orders_api_create))
+        .route("/api/orders", post(orders_api_create).get(orders_api_index))
         .route("/api/customers", get(customers_index))
         .route("/api/items", get(items_index))
 }
@@ -35,6 +36,24 @@ async fn order_resource(
         }
         None => Err(AppError::NotFound(format!("There is no order {id}.")).into()),
     }
+}
+
+/// `?after=<id>&limit=<n>`: a page of a list, by ascending id.
+#[derive(Debug, serde::Deserialize)]
+struct Page {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/orders?after=0&limit=1000`: the orders with ids above `after`, ascending, each the
+/// document its event carried, for `orderflow check`.
+async fn orders_api_index(
+    State(state): State<AppState>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) = page.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
+    Ok(Json(db::orders_after(&state.db, page.after.unwrap_or(0), limit).await?).into_response())
 }
 
 /// `POST /api/orders`: places an order from JSON; 201 with `Location` (relative to this URL, so
