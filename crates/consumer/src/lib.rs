@@ -2,11 +2,13 @@
 
 mod checkpoint;
 mod health;
+mod parking;
 mod poll;
 mod service;
 mod state;
 
 pub use checkpoint::{DatabaseCheckpoints, advance_checkpoint};
+pub use parking::{DatabaseParkingLot, ParkedRow, ReplayReport, parked_events, replay_parked};
 pub use service::{ConsumerService, ConsumerServiceSettings, ConsumerTransport};
 pub use state::{ConsumerState, Intake};
 

@@ -11,7 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{ConsumerState, DatabaseCheckpoints, Intake, health, poll};
+use crate::{
+    ConsumerState, DatabaseCheckpoints, DatabaseParkingLot, Intake, health, parking, poll,
+};
 
 /// Everything a consumer service needs to start.
 #[derive(Debug, Clone)]
@@ -125,8 +127,12 @@ impl ConsumerService {
             (ConsumerTransport::Kafka(settings), Intake::Kafka { status, .. }) => {
                 let (settings, status, shutdown) =
                     (settings.clone(), Arc::clone(status), shutdown.clone());
+                let parking = Arc::new(DatabaseParkingLot {
+                    db: self.state.db.clone(),
+                });
                 tokio::spawn(async move {
-                    let result = run_consumer(settings, handler, status, shutdown.clone()).await;
+                    let result =
+                        run_consumer(settings, handler, parking, status, shutdown.clone()).await;
                     shutdown.cancel();
                     result.context("the Kafka consumer failed")
                 })
@@ -164,6 +170,7 @@ impl ConsumerService {
         let router = pages
             .merge(health::router())
             .merge(poll::router())
+            .merge(parking::router())
             .merge(orderflow_web::stylesheet_router())
             .with_state(self.state);
         let served =

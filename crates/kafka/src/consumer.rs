@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use orderflow_events::OrderPlaced;
-use orderflow_transport::{Applied, HandleError, OrderEventHandler};
+use orderflow_transport::{Applied, HandleError, OrderEventHandler, ParkedEvent, ParkingLot};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -92,6 +92,7 @@ impl ConsumerStatus {
 pub async fn run_consumer(
     settings: ConsumerSettings,
     handler: Arc<dyn OrderEventHandler>,
+    parking: Arc<dyn ParkingLot>,
     status: Arc<ConsumerStatus>,
     shutdown: CancellationToken,
 ) -> Result<(), KafkaError> {
@@ -130,6 +131,7 @@ pub async fn run_consumer(
 
     let member = Member {
         handler,
+        parking,
         status,
         dead_letters,
         shutdown: shutdown.clone(),
@@ -216,6 +218,8 @@ enum Outcome {
 
 struct Member {
     handler: Arc<dyn OrderEventHandler>,
+    /// The service's list of parked events (its UI, `orderflow replay`).
+    parking: Arc<dyn ParkingLot>,
     status: Arc<ConsumerStatus>,
     dead_letters: DeadLetters,
     shutdown: CancellationToken,
@@ -316,6 +320,19 @@ impl Member {
             match self.dead_letters.park(message, reason).await {
                 Ok(()) => {
                     self.status.parked.fetch_add(1, Ordering::Relaxed);
+                    let source = format!("{}/{partition}@{offset}", message.topic());
+                    let payload = message.payload().map(String::from_utf8_lossy);
+                    let event = ParkedEvent {
+                        stream: message.topic(),
+                        position: Some(offset),
+                        source: &source,
+                        payload: payload.as_deref(),
+                        error: reason,
+                    };
+                    // The dead-letter topic has it; the service's own list is for its UI and replay.
+                    if let Err(error) = self.parking.park(&event).await {
+                        tracing::warn!(partition, offset, %error, "Parked record not listed in the service's database.");
+                    }
                     return Outcome::Done;
                 }
                 Err(error) => {

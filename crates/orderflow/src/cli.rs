@@ -35,6 +35,9 @@ enum Command {
     /// Checks a running system: every order has its shipment and invoice, no copy lacks its order,
     /// no copy differs. Exit status 0 only when consistent.
     Check(CheckArgs),
+    /// Applies the events a consumer service parked (once their cause is fixed), idempotently,
+    /// and removes those that now apply.
+    Replay(ReplayArgs),
     /// Runs the embedded Kafka-compatible broker (Tansu, the `orderflow-broker` executable) alone.
     Broker(BrokerArgs),
 }
@@ -231,6 +234,21 @@ struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+struct ReplayArgs {
+    /// `shipping` or `invoicing`.
+    #[arg(value_parser = ["shipping", "invoicing"])]
+    service: String,
+    /// The service's database (default: its SQLite file in --data-dir).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// PostgreSQL schema of the service (default: its name).
+    #[arg(long)]
+    schema: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct BrokerArgs {
     #[arg(long, default_value_t = 9092)]
     port: u16,
@@ -288,6 +306,7 @@ impl Cli {
             }
             Command::FrontDoor(args) => front_door(args, shutdown).await,
             Command::Broker(args) => broker(args, shutdown).await,
+            Command::Replay(args) => replay(args).await,
             Command::Check(args) => tokio::select! {
                 result = check(args) => result,
                 _ = shutdown.cancelled() => anyhow::bail!("interrupted"),
@@ -392,6 +411,58 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     orderflow_tools::load::run_and_print(settings, args.json).await
+}
+
+async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let url = args.database_url.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            args.data_dir.join(format!("{}.db", args.service)).display()
+        )
+    });
+    let schema = args.schema.clone().unwrap_or_else(|| args.service.clone());
+    let settings = orderflow_storage::DatabaseSettings::new(url, schema);
+    let (db, handler): (_, Box<dyn orderflow_transport::OrderEventHandler>) =
+        match args.service.as_str() {
+            "shipping" => {
+                let db = orderflow_storage::Database::connect(
+                    &settings,
+                    orderflow_shipping::startup::MIGRATIONS,
+                )
+                .await?;
+                (
+                    db.clone(),
+                    Box::new(orderflow_shipping::handler::ShipmentProjector { db }),
+                )
+            }
+            _ => {
+                let db = orderflow_storage::Database::connect(
+                    &settings,
+                    orderflow_invoicing::startup::MIGRATIONS,
+                )
+                .await?;
+                (
+                    db.clone(),
+                    Box::new(orderflow_invoicing::handler::InvoiceProjector { db }),
+                )
+            }
+        };
+    let report = orderflow_consumer::replay_parked(&db, handler.as_ref()).await?;
+    println!(
+        "{}: {} parked events applied and removed, {} still failing",
+        args.service,
+        report.replayed,
+        report.failing.len()
+    );
+    for (id, error) in &report.failing {
+        println!("  parked event {id}: {error}");
+    }
+    anyhow::ensure!(
+        report.failing.is_empty(),
+        "{} parked events still fail",
+        report.failing.len()
+    );
+    Ok(())
 }
 
 async fn check(args: CheckArgs) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ mod broker_outage;
 mod consumer_crash;
 mod fixtures;
 mod late_topic;
+mod poison;
 mod scaling;
 mod validation;
 mod worked_example;
