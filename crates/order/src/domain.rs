@@ -406,3 +406,97 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Whatever was posted, a parsed order is one the rest of the system can store.
+    fn assert_storable(order: &NewOrder) {
+        assert!(order.customer_id > 0);
+        assert!(!order.lines.is_empty() && order.lines.len() <= MAX_LINES);
+        for line in &order.lines {
+            assert!((1..=MAX_COUNT).contains(&line.count) && line.item_id > 0);
+        }
+        for address in [&order.shipping_address, &order.billing_address] {
+            for text in [&address.street, &address.zip, &address.city] {
+                assert!(!text.is_empty() && text.chars().count() <= MAX_TEXT);
+                assert!(!text.chars().any(char::is_control) && text.trim() == text);
+            }
+        }
+    }
+
+    /// Form-like bodies: known field names (and some not) with arbitrary, often hostile values.
+    fn form_body() -> impl Strategy<Value = Vec<u8>> {
+        let name = prop_oneof![
+            Just("customer".to_owned()),
+            Just("shippingAddress.street".to_owned()),
+            Just("billingAddress.city".to_owned()),
+            (0usize..120).prop_map(|i| format!("orderLine%5B{i}%5D.count")),
+            (0usize..120).prop_map(|i| format!("orderLine[{i}].item")),
+            "[a-zA-Z%\\[\\]\\.0-9]{0,20}",
+        ];
+        let value = prop_oneof![
+            "-?[0-9]{1,25}",
+            "[ -~]{0,40}",
+            ".{0,300}",
+            proptest::collection::vec(any::<u8>(), 0..40)
+                .prop_map(|bytes| bytes.iter().map(|b| format!("%{b:02X}")).collect()),
+        ];
+        proptest::collection::vec((name, value), 0..30).prop_map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
+                .into_bytes()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_form_body_is_parsed_or_refused_never_a_panic(body in form_body()) {
+            if let Ok(form) = OrderForm::parse(&body) {
+                if let Ok(order) = form.to_new_order() {
+                    assert_storable(&order);
+                }
+            }
+        }
+
+        #[test]
+        fn any_bytes_as_a_form_are_parsed_or_refused(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(form) = OrderForm::parse(&body) {
+                if let Ok(order) = form.to_new_order() {
+                    assert_storable(&order);
+                }
+            }
+        }
+
+        #[test]
+        fn any_json_order_request_is_accepted_only_when_storable(
+            customer in any::<i64>(),
+            count in any::<i64>(),
+            item in any::<i64>(),
+            lines in 0usize..120,
+            street in ".{0,250}",
+        ) {
+            let body = serde_json::json!({
+                "customerId": customer,
+                "shippingAddress": {"street": street, "zip": "1", "city": "X"},
+                "billingAddress": {"street": "S", "zip": "1", "city": "X"},
+                "orderLine": vec![serde_json::json!({"count": count, "itemId": item}); lines],
+            });
+            let request: OrderRequest = serde_json::from_value(body).unwrap();
+            if let Ok(order) = request.to_new_order() {
+                assert_storable(&order);
+            }
+        }
+
+        #[test]
+        fn any_bytes_as_json_are_refused_or_read(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = serde_json::from_slice::<OrderRequest>(&body).map(|request| request.to_new_order());
+        }
+    }
+}

@@ -60,6 +60,37 @@ pub async fn produce(
         .expect("record produced");
 }
 
+/// Produces `records` (partition, key, value) with one producer, in order, and waits for every
+/// acknowledgement.
+pub async fn produce_all(brokers: &str, topic: &str, records: &[(i32, Option<Vec<u8>>, Vec<u8>)]) {
+    let producer: FutureProducer = config(brokers)
+        .set("acks", "all")
+        .create()
+        .expect("producer");
+    let mut deliveries = Vec::with_capacity(records.len());
+    for (partition, key, value) in records {
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
+            .payload(value.as_slice())
+            .partition(*partition);
+        if let Some(key) = key {
+            record = record.key(key.as_slice());
+        }
+        deliveries.push(
+            producer
+                .send_result(record)
+                .map_err(|(error, _)| error)
+                .expect("queued"),
+        );
+    }
+    for delivery in deliveries {
+        delivery
+            .await
+            .expect("delivered")
+            .map_err(|(error, _)| error)
+            .expect("acknowledged");
+    }
+}
+
 /// How many records `topic` holds in all partitions (0 when the topic does not exist).
 pub async fn record_count(brokers: &str, topic: &str) -> i64 {
     let brokers = brokers.to_owned();

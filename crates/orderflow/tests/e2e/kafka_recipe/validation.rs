@@ -127,3 +127,175 @@ async fn invalid_orders_get_422_with_a_clear_message_and_nothing_is_stored_or_se
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_on_every_endpoint_is_a_clear_4xx_and_stores_nothing() {
+    // Arrange
+    let system = TestSystem::new();
+    let order = system.start_order().await;
+    let shipping = system.start_shipping().await;
+    let http = &system.http;
+    let form = "application/x-www-form-urlencoded";
+    let huge = "x".repeat(100 * 1024);
+    let long_street = "a".repeat(201);
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        (
+            "form: invalid UTF-8",
+            http.post(&order.url)
+                .header("content-type", form)
+                .body(&b"customer=%FF%FE"[..]),
+            400,
+        ),
+        (
+            "form: huge count",
+            http.post(&order.url).form(&[
+                ("customer", "1"),
+                ("orderLine[0].count", "99999999999999999999"),
+                ("orderLine[0].item", "1"),
+            ]),
+            422,
+        ),
+        (
+            "form: negative count",
+            http.post(&order.url).form(&[
+                ("customer", "1"),
+                ("orderLine[0].count", "-5"),
+                ("orderLine[0].item", "1"),
+            ]),
+            422,
+        ),
+        (
+            "form: over-long street",
+            http.post(&order.url).form(&[
+                ("customer", "1"),
+                ("shippingAddress.street", long_street.as_str()),
+            ]),
+            422,
+        ),
+        (
+            "form: oversized body",
+            http.post(&order.url)
+                .header("content-type", form)
+                .body(format!("customer={huge}")),
+            413,
+        ),
+        (
+            "add line: invalid UTF-8",
+            http.post(format!("{}line", order.url))
+                .header("content-type", form)
+                .body(&b"customer=%C3%28"[..]),
+            400,
+        ),
+        (
+            "json: not JSON",
+            http.post(format!("{}api/orders", order.url))
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+        ),
+        (
+            "json: wrong types",
+            http.post(format!("{}api/orders", order.url))
+                .json(&serde_json::json!({"customerId": "one"})),
+            400,
+        ),
+        (
+            "json: unknown field",
+            http.post(format!("{}api/orders", order.url))
+                .json(&serde_json::json!({"customerId": 1, "evil": true})),
+            400,
+        ),
+        (
+            "json: huge number",
+            http.post(format!("{}api/orders", order.url))
+                .header("content-type", "application/json")
+                .body(r#"{"customerId": 1e400}"#),
+            400,
+        ),
+        (
+            "json: negative count",
+            http.post(format!("{}api/orders", order.url))
+                .json(&serde_json::json!({
+                    "customerId": 1,
+                    "shippingAddress": {"street": "s", "zip": "z", "city": "c"},
+                    "billingAddress": {"street": "s", "zip": "z", "city": "c"},
+                    "orderLine": [{"count": -1, "itemId": 1}]
+                })),
+            422,
+        ),
+        (
+            "json: oversized body",
+            http.post(format!("{}api/orders", order.url))
+                .header("content-type", "application/json")
+                .body(huge.clone()),
+            413,
+        ),
+        (
+            "order page: non-numeric id",
+            http.get(format!("{}abc", order.url)),
+            404,
+        ),
+        (
+            "order page: huge id",
+            http.get(format!("{}99999999999999999999999", order.url)),
+            404,
+        ),
+        (
+            "order JSON: non-numeric id",
+            http.get(format!("{}order/abc", order.url)),
+            404,
+        ),
+        (
+            "delete: non-numeric id",
+            http.delete(format!("{}abc", order.url)),
+            404,
+        ),
+        (
+            "delete via form without _method",
+            http.post(format!("{}1", order.url)).form(&[("x", "y")]),
+            400,
+        ),
+        (
+            "feed archive: not a number",
+            http.get(format!("{}feed/archive/abc", order.url)),
+            404,
+        ),
+        (
+            "order list: bad paging",
+            http.get(format!("{}api/orders?after=abc", order.url)),
+            400,
+        ),
+        (
+            "shipment page: non-numeric id",
+            http.get(format!("{}abc", shipping.url)),
+            404,
+        ),
+        (
+            "shipment list: bad paging",
+            http.get(format!("{}api/shipments?limit=x", shipping.url)),
+            400,
+        ),
+        (
+            "poll in Kafka mode",
+            http.post(format!("{}poll", shipping.url)),
+            404,
+        ),
+    ];
+
+    for (case, request, expected) in cases {
+        // Act
+        let response = request.send().await.unwrap();
+
+        // Assert: the expected 4xx, with a body that says something.
+        assert_eq!(response.status().as_u16(), expected, "{case}");
+        let body = response.text().await.unwrap();
+        assert!(
+            expected == 413 || !body.trim().is_empty(),
+            "{case}: an empty body"
+        );
+    }
+
+    // Nothing was stored or announced.
+    assert_eq!(count(&order.db, "orders").await, 0);
+    assert_eq!(count(&order.db, "order_event").await, 0);
+}
