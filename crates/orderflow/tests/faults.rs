@@ -430,7 +430,7 @@ async fn under_faults_no_acknowledged_order_is_lost_and_none_is_applied_twice() 
         .await;
     // The same records again: the first 300 on the topic, on their partitions, with their keys.
     let records = kafka::read_all(&brokers, &rig.topic, 300, Duration::from_secs(20)).await;
-    let again: Vec<(i32, Option<Vec<u8>>, Vec<u8>)> = records
+    let again: Vec<kafka::RawRecord> = records
         .iter()
         .map(|record| {
             use rdkafka::Message;

@@ -60,9 +60,11 @@ pub async fn produce(
         .expect("record produced");
 }
 
-/// Produces `records` (partition, key, value) with one producer, in order, and waits for every
-/// acknowledgement.
-pub async fn produce_all(brokers: &str, topic: &str, records: &[(i32, Option<Vec<u8>>, Vec<u8>)]) {
+/// A record to produce: partition, key, value.
+pub type RawRecord = (i32, Option<Vec<u8>>, Vec<u8>);
+
+/// Produces `records` with one producer, in order, and waits for every acknowledgement.
+pub async fn produce_all(brokers: &str, topic: &str, records: &[RawRecord]) {
     let producer: FutureProducer = config(brokers)
         .set("acks", "all")
         .create()
