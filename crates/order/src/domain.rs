@@ -458,19 +458,19 @@ mod properties {
     proptest! {
         #[test]
         fn any_form_body_is_parsed_or_refused_never_a_panic(body in form_body()) {
-            if let Ok(form) = OrderForm::parse(&body) {
-                if let Ok(order) = form.to_new_order() {
-                    assert_storable(&order);
-                }
+            if let Ok(form) = OrderForm::parse(&body)
+                && let Ok(order) = form.to_new_order()
+            {
+                assert_storable(&order);
             }
         }
 
         #[test]
         fn any_bytes_as_a_form_are_parsed_or_refused(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-            if let Ok(form) = OrderForm::parse(&body) {
-                if let Ok(order) = form.to_new_order() {
-                    assert_storable(&order);
-                }
+            if let Ok(form) = OrderForm::parse(&body)
+                && let Ok(order) = form.to_new_order()
+            {
+                assert_storable(&order);
             }
         }
 
