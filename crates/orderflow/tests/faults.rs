@@ -253,6 +253,7 @@ impl Rig {
             "{scenario}: not consistent: {report:?} (logs: {})",
             self.logs.display()
         );
+        self.assert_no_password_in_logs();
         assert_eq!(
             lost,
             0,
@@ -263,6 +264,26 @@ impl Rig {
             !acknowledged.is_empty(),
             "{scenario}: no order was placed at all"
         );
+    }
+
+    /// No database password reaches a log, whatever happened.
+    fn assert_no_password_in_logs(&self) {
+        let url = self.database("orders");
+        let Some(password) = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned))
+        else {
+            return;
+        };
+        for entry in std::fs::read_dir(&self.logs).unwrap() {
+            let path = entry.unwrap().path();
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                !log.contains(&password),
+                "the database password is in {}",
+                path.display()
+            );
+        }
     }
 
     async fn stop(mut self) {
