@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::routing::get;
 use orderflow_events::{EpochMillis, OrderPlaced};
 use orderflow_storage::Database;
+use orderflow_transport::error_chain;
 use orderflow_transport::{BoxError, OrderEventHandler, ParkedEvent, ParkingLot};
 use orderflow_web::{AppError, HtmlPage};
 use sqlx::Row;
@@ -112,17 +113,6 @@ pub async fn replay_parked(
         }
     }
     Ok(report)
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[derive(Template)]

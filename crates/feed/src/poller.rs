@@ -1,12 +1,14 @@
 //! Reads the feed: conditional GETs, a walk back through archive pages to the stored position,
 //! each new entry's order fetched and handed to the service with the position to store.
 
+use orderflow_transport::error_chain;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use atom_syndication::{Entry, Feed};
+use futures::StreamExt;
 use orderflow_events::OrderPlaced;
 use orderflow_transport::{Applied, BoxError, Checkpoint, HandleError, OrderEventHandler};
 use reqwest::{StatusCode, Url, header};
@@ -156,6 +158,15 @@ enum Fetched {
     Document(Box<Document>),
     NotModified,
 }
+
+/// An entry's order as read, and where from.
+struct EntryRead {
+    source: String,
+    read: OrderRead,
+}
+
+/// Orders read ahead of the one being applied.
+const READ_AHEAD: usize = 16;
 
 /// What reading an entry's order gave.
 enum OrderRead {
@@ -320,17 +331,27 @@ impl Poller {
         if positioned {
             entries.sort_by_key(|(p, _, _)| *p);
             entries.dedup_by_key(|(p, _, _)| *p);
-            for (entry_position, entry, base) in entries {
-                let Some(next) = entry_position else { continue };
-                if next <= position {
-                    continue;
-                }
+            // Orders are read ahead, several at once (HTTP round trips overlap), and applied
+            // strictly in position order, each with its checkpoint.
+            let pending: Vec<(i64, Entry, Url)> = entries
+                .into_iter()
+                .filter_map(|(p, entry, base)| {
+                    p.filter(|p| *p > position).map(|p| (p, entry, base))
+                })
+                .collect();
+            let mut reads = futures::stream::iter(
+                pending
+                    .into_iter()
+                    .map(|(next, entry, base)| self.fetch_at(next, entry, base)),
+            )
+            .buffered(READ_AHEAD);
+            while let Some((next, fetched)) = reads.next().await {
                 let checkpoint = Checkpoint {
                     stream: stream.to_owned(),
                     expected: position,
                     next,
                 };
-                match self.apply_entry(&entry, &base, Some(&checkpoint)).await? {
+                match self.apply_fetched(fetched?, Some(&checkpoint)).await? {
                     Some(true) => applied += 1,
                     Some(false) => {}
                     // Another instance is ahead of us: start over at the next poll.
@@ -356,37 +377,66 @@ impl Poller {
 
     /// Applies one entry: `Some(true)` applied now, `Some(false)` already there, parked or
     /// skipped, `None` the checkpoint had moved.
-    async fn apply_entry(
-        &self,
-        entry: &Entry,
-        base: &Url,
-        checkpoint: Option<&Checkpoint>,
-    ) -> Result<Option<bool>, PollError> {
+    /// Reads an entry's order from its `content/@src`.
+    async fn fetch_entry(&self, entry: &Entry, base: &Url) -> Result<EntryRead, PollError> {
         let Some(source) = entry
             .content
             .as_ref()
             .and_then(|c| c.src.as_deref())
             .and_then(|src| base.join(src).ok())
         else {
-            return self
-                .pass(
-                    checkpoint,
-                    entry.id.as_str(),
-                    None,
-                    Some("the entry has no content/@src"),
-                )
-                .await;
+            return Ok(EntryRead {
+                source: entry.id.clone(),
+                read: OrderRead::Unreadable(
+                    String::new(),
+                    "the entry has no content/@src".to_owned(),
+                ),
+            });
         };
-        let order = match self.read_order(&source).await? {
+        let read = self.read_order(&source).await?;
+        Ok(EntryRead {
+            source: source.to_string(),
+            read,
+        })
+    }
+
+    /// `fetch_entry` with owned arguments, for reading ahead.
+    async fn fetch_at(
+        &self,
+        position: i64,
+        entry: Entry,
+        base: Url,
+    ) -> (i64, Result<EntryRead, PollError>) {
+        (position, self.fetch_entry(&entry, &base).await)
+    }
+
+    async fn apply_entry(
+        &self,
+        entry: &Entry,
+        base: &Url,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<bool>, PollError> {
+        let fetched = self.fetch_entry(entry, base).await?;
+        self.apply_fetched(fetched, checkpoint).await
+    }
+
+    /// Applies an entry whose order was read: `Some(true)` applied now, `Some(false)` already
+    /// there, parked or skipped, `None` the checkpoint had moved.
+    async fn apply_fetched(
+        &self,
+        fetched: EntryRead,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<bool>, PollError> {
+        let source = fetched.source.as_str();
+        let order = match fetched.read {
             OrderRead::Order(order) => order,
             OrderRead::Gone => {
                 tracing::info!(order = %source, "Order no longer exists (deleted); skipped.");
-                return self.pass(checkpoint, source.as_str(), None, None).await;
+                return self.pass(checkpoint, source, None, None).await;
             }
             OrderRead::Unreadable(body, error) => {
-                return self
-                    .pass(checkpoint, source.as_str(), Some(&body), Some(&error))
-                    .await;
+                let body = (!body.is_empty()).then_some(body.as_str());
+                return self.pass(checkpoint, source, body, Some(&error)).await;
             }
         };
         match self.handler.handle(&order, checkpoint).await {
@@ -402,8 +452,8 @@ impl Poller {
             Err(HandleError::Transient(error)) => Err(PollError::Apply(error)),
             Err(error) => {
                 let reason = error_chain(&error);
-                let body = serde_json_string(&order);
-                self.pass(checkpoint, source.as_str(), Some(&body), Some(&reason))
+                let body = order.to_json();
+                self.pass(checkpoint, source, Some(&body), Some(&reason))
                     .await
             }
         }
@@ -568,19 +618,4 @@ fn link(document: &Document, rel: &str) -> Option<Url> {
         .href
         .as_str();
     document.url.join(href).ok()
-}
-
-fn serde_json_string(order: &OrderPlaced) -> String {
-    order.to_json()
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,3 +1,4 @@
+use orderflow_transport::error_chain;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -368,17 +369,6 @@ impl Backoff {
         self.0 = (self.0 * 2).min(Duration::from_secs(10));
         delay
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Logs rebalances in the contract's words and commits stored offsets before partitions leave.

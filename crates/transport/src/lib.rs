@@ -10,3 +10,15 @@ pub use publisher::{OutgoingEvent, PublishError, Publisher};
 
 /// A boxed error that can cross tasks.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error and its causes on one line: `outer: cause: root cause`, for logs and parked events.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
