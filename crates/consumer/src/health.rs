@@ -27,6 +27,8 @@ async fn health(State(state): State<ConsumerState>) -> Response {
                 "broker": match &broker { Ok(_) => json!("up"), Err(error) => json!({"down": error}) },
                 "group": group,
                 "assignedPartitions": status.assigned_partitions(),
+                "lag": status.lag(),
+                "totalLag": status.lag().values().sum::<i64>(),
                 "waitingForTopic": status.waiting_for_topic(),
                 "applied": status.applied(),
                 "duplicatesIgnored": status.duplicates(),

@@ -1,5 +1,5 @@
 use orderflow_transport::error_chain;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,7 +13,7 @@ use rdkafka::consumer::{
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{ClientContext, Message, TopicPartitionList};
+use rdkafka::{ClientContext, Message, Statistics, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::KafkaSettings;
@@ -45,6 +45,8 @@ impl ConsumerSettings {
 #[derive(Debug, Default)]
 pub struct ConsumerStatus {
     assigned: Mutex<BTreeSet<i32>>,
+    /// Records behind the end of each owned partition, from librdkafka's statistics (every 5 s).
+    lag: Mutex<BTreeMap<i32, i64>>,
     applied: AtomicU64,
     duplicates: AtomicU64,
     parked: AtomicU64,
@@ -60,6 +62,12 @@ impl ConsumerStatus {
             .iter()
             .copied()
             .collect()
+    }
+
+    /// Records not yet consumed, per owned partition (as of the last statistics, at most 5 s old;
+    /// partitions that left this member are dropped at once, so the figure never goes stale).
+    pub fn lag(&self) -> BTreeMap<i32, i64> {
+        self.lag.lock().expect("status lock").clone()
     }
 
     /// Records whose effect was stored by this member.
@@ -120,6 +128,8 @@ pub async fn run_consumer(
             (settings.session_timeout.as_millis() / 4).to_string(),
         )
         .set("allow.auto.create.topics", "false")
+        // Statistics every 5 s carry each partition's consumer lag, for /health.
+        .set("statistics.interval.ms", "5000")
         .create_with_context(context)?;
     consumer.subscribe(&[&settings.kafka.topic])?;
     let dead_letters = DeadLetters::new(&settings.kafka, &settings.group_id)?;
@@ -377,7 +387,20 @@ struct GroupContext {
     status: Arc<ConsumerStatus>,
 }
 
-impl ClientContext for GroupContext {}
+impl ClientContext for GroupContext {
+    /// librdkafka's statistics (`statistics.interval.ms`): the consumer lag of owned partitions.
+    fn stats(&self, statistics: Statistics) {
+        let assigned = self.status.assigned_partitions();
+        let lag: BTreeMap<i32, i64> = statistics
+            .topics
+            .values()
+            .flat_map(|topic| topic.partitions.iter())
+            .filter(|(id, partition)| assigned.contains(id) && partition.consumer_lag >= 0)
+            .map(|(id, partition)| (*id, partition.consumer_lag))
+            .collect();
+        *self.status.lag.lock().expect("status lock") = lag;
+    }
+}
 
 impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -393,8 +416,10 @@ impl ConsumerContext for GroupContext {
                 describe(partitions)
             );
             let mut assigned = self.status.assigned.lock().expect("status lock");
+            let mut lag = self.status.lag.lock().expect("status lock");
             for element in partitions.elements() {
                 assigned.remove(&element.partition());
+                lag.remove(&element.partition());
             }
         }
     }

@@ -113,6 +113,23 @@ async fn the_worked_example_reaches_shipping_and_invoicing_with_the_contract_val
         "{headers:?}"
     );
 
+    // Assert: the consumer reports its lag (per owned partition that has had a record), caught up.
+    let health_url = format!("{}health", shipping.url);
+    let health = orderflow_testkit::wait_until("shipping to report its lag", DEADLINE, || async {
+        let health: serde_json::Value = system
+            .http
+            .get(&health_url)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (!health["lag"].as_object()?.is_empty()).then_some(health)
+    })
+    .await;
+    assert_eq!(health["totalLag"], 0, "{health}");
+
     // Assert: the JSON resource is the same document.
     let resource: serde_json::Value = system
         .http
