@@ -165,6 +165,9 @@ struct EntryRead {
     read: OrderRead,
 }
 
+/// Orders applied in one transaction at most.
+const APPLY_BATCH: usize = 100;
+
 /// Orders read ahead of the one being applied.
 const READ_AHEAD: usize = 16;
 
@@ -345,13 +348,37 @@ impl Poller {
                     .map(|(next, entry, base)| self.fetch_at(next, entry, base)),
             )
             .buffered(READ_AHEAD);
+            // Consecutive orders are applied together, in one transaction that also moves the
+            // checkpoint to the last of them; anything else (gone, unreadable) goes on its own.
+            let mut batch: Vec<(i64, EntryRead)> = Vec::new();
             while let Some((next, fetched)) = reads.next().await {
+                let fetched = fetched?;
+                if matches!(fetched.read, OrderRead::Order(_)) {
+                    batch.push((next, fetched));
+                    if batch.len() >= APPLY_BATCH {
+                        match self
+                            .apply_batch(stream, &mut position, std::mem::take(&mut batch))
+                            .await?
+                        {
+                            Some(count) => applied += count,
+                            None => return Ok(applied),
+                        }
+                    }
+                    continue;
+                }
+                match self
+                    .apply_batch(stream, &mut position, std::mem::take(&mut batch))
+                    .await?
+                {
+                    Some(count) => applied += count,
+                    None => return Ok(applied),
+                }
                 let checkpoint = Checkpoint {
                     stream: stream.to_owned(),
                     expected: position,
                     next,
                 };
-                match self.apply_fetched(fetched?, Some(&checkpoint)).await? {
+                match self.apply_fetched(fetched, Some(&checkpoint)).await? {
                     Some(true) => applied += 1,
                     Some(false) => {}
                     // Another instance is ahead of us: start over at the next poll.
@@ -359,6 +386,10 @@ impl Poller {
                 }
                 position = next;
                 self.status.position.store(position, Ordering::Relaxed);
+            }
+            match self.apply_batch(stream, &mut position, batch).await? {
+                Some(count) => applied += count,
+                None => return Ok(applied),
             }
         } else {
             // A feed without positions (the originals'): every entry, oldest first, applied
@@ -377,6 +408,68 @@ impl Poller {
 
     /// Applies one entry: `Some(true)` applied now, `Some(false)` already there, parked or
     /// skipped, `None` the checkpoint had moved.
+    /// Applies consecutive orders (`(position, read)`) with one checkpoint move; `Some(applied)`,
+    /// or `None` when another instance had moved the checkpoint. A batch the handler refuses as a
+    /// whole is applied entry by entry, so that only the culprit is parked.
+    async fn apply_batch(
+        &self,
+        stream: &str,
+        position: &mut i64,
+        batch: Vec<(i64, EntryRead)>,
+    ) -> Result<Option<usize>, PollError> {
+        let Some(last) = batch.last().map(|(next, _)| *next) else {
+            return Ok(Some(0));
+        };
+        let orders: Vec<OrderPlaced> = batch
+            .iter()
+            .filter_map(|(_, read)| match &read.read {
+                OrderRead::Order(order) => Some((**order).clone()),
+                _ => None,
+            })
+            .collect();
+        let checkpoint = Checkpoint {
+            stream: stream.to_owned(),
+            expected: *position,
+            next: last,
+        };
+        match self.handler.handle_batch(&orders, Some(&checkpoint)).await {
+            Ok(answers) => {
+                if answers.contains(&Applied::CheckpointMoved) {
+                    return Ok(None);
+                }
+                let created = answers.iter().filter(|a| **a == Applied::Created).count();
+                self.status
+                    .applied
+                    .fetch_add(created as u64, Ordering::Relaxed);
+                self.status
+                    .duplicates
+                    .fetch_add((answers.len() - created) as u64, Ordering::Relaxed);
+                *position = last;
+                self.status.position.store(last, Ordering::Relaxed);
+                Ok(Some(created))
+            }
+            Err(HandleError::Transient(error)) => Err(PollError::Apply(error)),
+            Err(_) => {
+                let mut created = 0;
+                for (next, read) in batch {
+                    let checkpoint = Checkpoint {
+                        stream: stream.to_owned(),
+                        expected: *position,
+                        next,
+                    };
+                    match self.apply_fetched(read, Some(&checkpoint)).await? {
+                        Some(true) => created += 1,
+                        Some(false) => {}
+                        None => return Ok(None),
+                    }
+                    *position = next;
+                    self.status.position.store(next, Ordering::Relaxed);
+                }
+                Ok(Some(created))
+            }
+        }
+    }
+
     /// Reads an entry's order from its `content/@src`.
     async fn fetch_entry(&self, entry: &Entry, base: &Url) -> Result<EntryRead, PollError> {
         let Some(source) = entry

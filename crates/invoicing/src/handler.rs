@@ -13,12 +13,16 @@ pub struct InvoiceProjector {
 
 #[async_trait]
 impl OrderEventHandler for InvoiceProjector {
-    async fn handle_batch(&self, orders: &[OrderPlaced]) -> Result<Vec<Applied>, HandleError> {
+    async fn handle_batch(
+        &self,
+        orders: &[OrderPlaced],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Vec<Applied>, HandleError> {
         let totals = orders
             .iter()
             .map(|order| Ok((order, total(order)?)))
             .collect::<Result<Vec<_>, HandleError>>()?;
-        db::store_invoices(&self.db, &totals, None)
+        db::store_invoices(&self.db, &totals, checkpoint)
             .await
             .map_err(orderflow_consumer::classify)
     }

@@ -253,7 +253,7 @@ impl Member {
         }
         let mut backoff = Backoff::new();
         loop {
-            match self.handler.handle_batch(&orders).await {
+            match self.handler.handle_batch(&orders, None).await {
                 Ok(applied) => {
                     for outcome in applied {
                         match outcome {

@@ -13,8 +13,12 @@ pub struct ShipmentProjector {
 
 #[async_trait]
 impl OrderEventHandler for ShipmentProjector {
-    async fn handle_batch(&self, orders: &[OrderPlaced]) -> Result<Vec<Applied>, HandleError> {
-        db::store_shipments(&self.db, orders, None)
+    async fn handle_batch(
+        &self,
+        orders: &[OrderPlaced],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Vec<Applied>, HandleError> {
+        db::store_shipments(&self.db, orders, checkpoint)
             .await
             .map_err(orderflow_consumer::classify)
     }

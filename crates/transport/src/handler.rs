@@ -15,11 +15,23 @@ use crate::BoxError;
 /// has moved it already, changes nothing and answers `Applied::CheckpointMoved`.
 #[async_trait]
 pub trait OrderEventHandler: Send + Sync + 'static {
-    /// Applies several events (in order, no checkpoint) in as few transactions as the
-    /// implementation can, answering per event. An error means the batch is not done (some may
-    /// be applied; applying again is harmless): the transport retries it (transient) or applies
-    /// its events one by one to find the culprit (permanent). The default applies them one by one.
-    async fn handle_batch(&self, orders: &[OrderPlaced]) -> Result<Vec<Applied>, HandleError> {
+    /// Applies several events, in order, in as few transactions as the implementation can,
+    /// answering per event; with a checkpoint, it moves from `expected` to `next` (the last
+    /// event's position) in the same transaction, or nothing is written and every answer is
+    /// `CheckpointMoved`. An error means the batch is not done (applying again is harmless): the
+    /// transport retries it (transient) or applies its events one by one to find the culprit
+    /// (permanent). The default applies them one by one, and refuses a checkpoint (it could not
+    /// move it atomically), which makes readers apply one by one.
+    async fn handle_batch(
+        &self,
+        orders: &[OrderPlaced],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Vec<Applied>, HandleError> {
+        if checkpoint.is_some() {
+            return Err(HandleError::Permanent(
+                "this handler applies batches without a checkpoint only".into(),
+            ));
+        }
         let mut applied = Vec::with_capacity(orders.len());
         for order in orders {
             applied.push(self.handle(order, None).await?);
