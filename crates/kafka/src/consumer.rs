@@ -105,11 +105,62 @@ pub async fn run_consumer(
     status: Arc<ConsumerStatus>,
     shutdown: CancellationToken,
 ) -> Result<(), KafkaError> {
+    let dead_letters = DeadLetters::new(&settings.kafka, &settings.group_id)?;
+    let member = Member {
+        handler,
+        parking,
+        status,
+        dead_letters,
+        shutdown: shutdown.clone(),
+    };
+    loop {
+        let consumer = create_consumer(&settings, &member.status)?;
+        consumer.subscribe(&[&settings.kafka.topic])?;
+        tracing::info!(
+            group = %settings.group_id,
+            topic = %settings.kafka.topic,
+            brokers = %settings.kafka.brokers,
+            "Consumer started."
+        );
+        let ended = member.consume(&consumer, &settings).await;
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => tracing::warn!(%error, "Final offset commit failed."),
+        }
+        drop(consumer);
+        member.status.assigned.lock().expect("status lock").clear();
+        member.status.lag.lock().expect("status lock").clear();
+        match ended {
+            Ended::Shutdown => break,
+            Ended::Stranded(empty_for) => tracing::warn!(
+                group = %settings.group_id,
+                empty_for = ?empty_for,
+                "This member has had no partitions since a rebalance although it had some before; joining the group again."
+            ),
+        }
+    }
+    tracing::info!(group = %settings.group_id, "Consumer stopped.");
+    Ok(())
+}
+
+/// Why a member stopped consuming.
+enum Ended {
+    Shutdown,
+    /// It lost every partition in a rebalance and got none back for this long: some brokers
+    /// (the embedded Tansu, seen under load) answer a rejoin after a member's session expired
+    /// with an empty assignment and never correct it. A fresh member is assigned normally.
+    Stranded(Duration),
+}
+
+fn create_consumer(
+    settings: &ConsumerSettings,
+    status: &Arc<ConsumerStatus>,
+) -> Result<StreamConsumer<GroupContext>, KafkaError> {
     let context = GroupContext {
         group: settings.group_id.clone(),
-        status: Arc::clone(&status),
+        status: Arc::clone(status),
     };
-    let consumer: StreamConsumer<GroupContext> = settings
+    settings
         .kafka
         .client_config(&format!("orderflow-{}", settings.group_id))
         .set("group.id", &settings.group_id)
@@ -130,89 +181,94 @@ pub async fn run_consumer(
         .set("allow.auto.create.topics", "false")
         // Statistics every 5 s carry each partition's consumer lag, for /health.
         .set("statistics.interval.ms", "5000")
-        .create_with_context(context)?;
-    consumer.subscribe(&[&settings.kafka.topic])?;
-    let dead_letters = DeadLetters::new(&settings.kafka, &settings.group_id)?;
-    tracing::info!(
-        group = %settings.group_id,
-        topic = %settings.kafka.topic,
-        brokers = %settings.kafka.brokers,
-        "Consumer started."
-    );
+        .create_with_context(context)
+}
 
-    let member = Member {
-        handler,
-        parking,
-        status,
-        dead_letters,
-        shutdown: shutdown.clone(),
-    };
-    loop {
-        let received = tokio::select! {
-            // Shutdown first: a record received after it would be applied while an earlier,
-            // interrupted one was not.
-            biased;
-            _ = shutdown.cancelled() => break,
-            received = consumer.recv() => received,
-        };
-        match received {
-            Ok(message) => {
-                member
-                    .status
-                    .waiting_for_topic
-                    .store(false, Ordering::Relaxed);
-                // Whatever else has arrived goes into the same batch: one transaction for many
-                // records is what lets a consumer keep up.
-                let mut batch = vec![message];
-                while batch.len() < MAX_BATCH {
-                    match consumer.recv().now_or_never() {
-                        Some(Ok(message)) => batch.push(message),
-                        Some(Err(error)) => {
-                            tracing::debug!(%error, "Consumer error while batching.");
-                            break;
+impl Member {
+    /// Consumes until shutdown, or until this member is stranded without partitions.
+    async fn consume(
+        &self,
+        consumer: &StreamConsumer<GroupContext>,
+        settings: &ConsumerSettings,
+    ) -> Ended {
+        let member = self;
+        let shutdown = &self.shutdown;
+        let stranded_after = (settings.session_timeout * 3).max(Duration::from_secs(30));
+        let mut watchdog = tokio::time::interval(Duration::from_secs(1));
+        let mut had_partitions = false;
+        let mut empty_since: Option<tokio::time::Instant> = None;
+        loop {
+            let received = tokio::select! {
+                // Shutdown first: a record received after it would be applied while an earlier,
+                // interrupted one was not.
+                biased;
+                _ = shutdown.cancelled() => return Ended::Shutdown,
+                received = consumer.recv() => received,
+                _ = watchdog.tick() => {
+                    if member.status.assigned.lock().expect("status lock").is_empty() {
+                        let since = *empty_since.get_or_insert_with(tokio::time::Instant::now);
+                        if had_partitions && since.elapsed() > stranded_after {
+                            return Ended::Stranded(since.elapsed());
                         }
-                        None => break,
+                    } else {
+                        had_partitions = true;
+                        empty_since = None;
+                    }
+                    continue;
+                }
+            };
+            match received {
+                Ok(message) => {
+                    member
+                        .status
+                        .waiting_for_topic
+                        .store(false, Ordering::Relaxed);
+                    // Whatever else has arrived goes into the same batch: one transaction for many
+                    // records is what lets a consumer keep up.
+                    let mut batch = vec![message];
+                    while batch.len() < MAX_BATCH {
+                        match consumer.recv().now_or_never() {
+                            Some(Ok(message)) => batch.push(message),
+                            Some(Err(error)) => {
+                                tracing::debug!(%error, "Consumer error while batching.");
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    let done = member.process_batch(&batch).await;
+                    for message in &batch[..done] {
+                        if let Err(error) = consumer.store_offset_from_message(message) {
+                            // The partition was revoked meanwhile; its new owner sees the record
+                            // again, and the handler's idempotence absorbs the repetition.
+                            tracing::debug!(%error, "Offset not stored.");
+                        }
+                    }
+                    // Shutdown while a record was failing: stop here, so that no later record's
+                    // offset gets stored (and committed) past it.
+                    if done < batch.len() {
+                        return Ended::Shutdown;
                     }
                 }
-                let done = member.process_batch(&batch).await;
-                for message in &batch[..done] {
-                    if let Err(error) = consumer.store_offset_from_message(message) {
-                        // The partition was revoked meanwhile; its new owner sees the record
-                        // again, and the handler's idempotence absorbs the repetition.
-                        tracing::debug!(%error, "Offset not stored.");
+                Err(KafkaError::MessageConsumption(
+                    RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic,
+                )) => {
+                    if !member
+                        .status
+                        .waiting_for_topic
+                        .swap(true, Ordering::Relaxed)
+                    {
+                        tracing::warn!(
+                            group = %settings.group_id,
+                            topic = %settings.kafka.topic,
+                            "Topic does not exist yet; waiting for it."
+                        );
                     }
                 }
-                // Shutdown while a record was failing: stop here, so that no later record's
-                // offset gets stored (and committed) past it.
-                if done < batch.len() {
-                    break;
-                }
+                Err(error) => tracing::warn!(group = %settings.group_id, %error, "Consumer error."),
             }
-            Err(KafkaError::MessageConsumption(
-                RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic,
-            )) => {
-                if !member
-                    .status
-                    .waiting_for_topic
-                    .swap(true, Ordering::Relaxed)
-                {
-                    tracing::warn!(
-                        group = %settings.group_id,
-                        topic = %settings.kafka.topic,
-                        "Topic does not exist yet; waiting for it."
-                    );
-                }
-            }
-            Err(error) => tracing::warn!(group = %settings.group_id, %error, "Consumer error."),
         }
     }
-
-    match consumer.commit_consumer_state(CommitMode::Sync) {
-        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-        Err(error) => tracing::warn!(%error, "Final offset commit failed."),
-    }
-    tracing::info!(group = %settings.group_id, "Consumer stopped.");
-    Ok(())
 }
 
 /// The most records applied in one batch (one database transaction).

@@ -174,7 +174,7 @@ impl Rig {
         self.env.database(&self.iso, schema_of).0
     }
 
-    /// Orders placed by 2 clients until `stop`; returns the ids the order service acknowledged.
+    /// Orders placed by 2 clients (about 100 a second each) until `stop`; returns the ids the order service acknowledged.
     fn load(&self, stop: CancellationToken) -> tokio::task::JoinHandle<Vec<i64>> {
         let order_url = self.order.url();
         tokio::spawn(async move {
@@ -196,7 +196,12 @@ impl Rig {
                     while !stop.is_cancelled() {
                         let n = counter.fetch_add(1, Ordering::Relaxed);
                         match orderflow_tools::client::place_order(&client, &order_url, n).await {
-                            Ok(placed) => acknowledged.lock().await.push(placed.id),
+                            Ok(placed) => {
+                                acknowledged.lock().await.push(placed.id);
+                                // A steady stream rather than a flood: the embedded broker
+                                // answers group heartbeats late under saturation (see notes).
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                            }
                             // Down or restarting: not acknowledged, so it may be absent.
                             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
                         }
