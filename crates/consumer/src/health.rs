@@ -22,13 +22,14 @@ async fn health(State(state): State<ConsumerState>) -> Response {
             broker,
         } => {
             let broker = broker.check().await;
+            let lag = status.lag();
             let details = json!({
                 "transport": "kafka",
                 "broker": match &broker { Ok(_) => json!("up"), Err(error) => json!({"down": error}) },
                 "group": group,
                 "assignedPartitions": status.assigned_partitions(),
-                "lag": status.lag(),
-                "totalLag": status.lag().values().sum::<i64>(),
+                "totalLag": lag.values().sum::<i64>(),
+                "lag": lag,
                 "waitingForTopic": status.waiting_for_topic(),
                 "applied": status.applied(),
                 "duplicatesIgnored": status.duplicates(),

@@ -1,4 +1,4 @@
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -33,11 +33,24 @@ pub enum ConsumerTransport {
 }
 
 impl ConsumerServiceSettings {
-    /// The Kafka settings; panics in feed mode (for tests and the CLI, which know the mode).
-    pub fn kafka_mut(&mut self) -> &mut ConsumerSettings {
-        match &mut self.transport {
-            ConsumerTransport::Kafka(settings) => settings,
-            ConsumerTransport::Feed(_) => panic!("this service is set up to read the feed"),
+    /// A consumer service's settings with the contract's defaults: on localhost at `port`, its
+    /// schema and (with Kafka) its consumer group both named `service`.
+    pub fn with_defaults(
+        service: &str,
+        port: u16,
+        database_url: impl Into<String>,
+        transport: crate::Transport,
+    ) -> Self {
+        ConsumerServiceSettings {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port,
+            database: DatabaseSettings::new(database_url, service),
+            transport: match transport {
+                crate::Transport::Kafka(kafka) => {
+                    ConsumerTransport::Kafka(ConsumerSettings::new(kafka, service))
+                }
+                crate::Transport::Feed(feed) => ConsumerTransport::Feed(feed),
+            },
         }
     }
 }

@@ -1,12 +1,8 @@
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 pub use orderflow_consumer::Transport;
-use orderflow_consumer::{
-    ConsumerService, ConsumerServiceSettings, ConsumerState, ConsumerTransport,
-};
-use orderflow_kafka::ConsumerSettings;
-use orderflow_storage::{DatabaseSettings, Migrations};
+use orderflow_consumer::{ConsumerService, ConsumerServiceSettings, ConsumerState};
+use orderflow_storage::Migrations;
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::InvoiceProjector;
@@ -31,17 +27,7 @@ pub fn default_settings(
     database_url: impl Into<String>,
     transport: Transport,
 ) -> ConsumerServiceSettings {
-    ConsumerServiceSettings {
-        bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: DEFAULT_PORT,
-        database: DatabaseSettings::new(database_url, SERVICE),
-        transport: match transport {
-            Transport::Kafka(kafka) => {
-                ConsumerTransport::Kafka(ConsumerSettings::new(kafka, SERVICE))
-            }
-            Transport::Feed(feed) => ConsumerTransport::Feed(feed),
-        },
-    }
+    ConsumerServiceSettings::with_defaults(SERVICE, DEFAULT_PORT, database_url, transport)
 }
 
 /// A built invoicing service. `run_until` runs it.

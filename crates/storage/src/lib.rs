@@ -8,6 +8,3 @@ mod redact;
 pub use database::{Backend, Database, DatabaseSettings, Migrations};
 pub use errors::is_transient;
 pub use redact::redact_url;
-
-/// The pool type every service uses: sqlx's `Any`, so one query serves both backends.
-pub use sqlx::AnyPool as Pool;
