@@ -1,30 +1,59 @@
 #![doc = include_str!("../README.md")]
 
+mod groups;
+
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 use tansu_broker::broker::Broker;
+use tansu_broker::coordinator::group::Coordinator;
 use tansu_broker::coordinator::group::administrator::Controller;
 use tansu_storage::StorageContainer;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub use groups::GroupCoordinator;
+
 /// The SQLite file the broker keeps topics, records and committed offsets in. Tansu resolves it
 /// against the current directory (whatever the URL says), so the process that runs the broker
 /// changes into its data folder first: `orderflow broker` does.
 pub const STORAGE_FILE: &str = "broker.db";
 
-/// Where the embedded broker listens.
+const NODE_ID: i32 = 1;
+const CLUSTER_ID: &str = "orderflow";
+
+/// Where the embedded broker listens, and which group coordinator it runs.
 #[derive(Debug, Clone)]
 pub struct BrokerSettings {
     /// Host clients connect to; also the address advertised to them.
     pub host: String,
     /// A real port: Tansu cannot listen on port 0.
     pub port: u16,
+    pub groups: Groups,
+}
+
+/// Who coordinates consumer groups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Groups {
+    /// [`GroupCoordinator`]: the classic group protocol as Apache Kafka runs it, in memory.
+    #[default]
+    Orderflow,
+    /// Tansu 0.6.0's own coordinator, which strands members (`docs/embedded-broker.md`); only
+    /// for showing that, and for testing the consumers' own defence against it.
+    Tansu,
 }
 
 impl BrokerSettings {
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        BrokerSettings {
+            host: host.into(),
+            port,
+            groups: Groups::default(),
+        }
+    }
+
     pub fn bootstrap(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
@@ -35,30 +64,71 @@ impl BrokerSettings {
 ///
 /// Tansu has no graceful stop; the broker task is aborted. Its SQLite storage survives that (and
 /// SIGKILL), which is what Tansu's authors and our own measurements rely on.
-pub async fn run(settings: &BrokerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let listener: Url = format!("tcp://{}:{}", settings.host, settings.port)
-        .parse()
-        .context("invalid broker listener address")?;
-    let storage: Url = format!("sqlite://{STORAGE_FILE}")
+///
+/// The future is boxed on purpose: the whole broker is compiled into this crate, rather than
+/// into the executable that awaits it, so that building `orderflow-broker` after `orderflow`
+/// only links (see ARCHITECTURE.md, "one build").
+pub fn run(
+    settings: BrokerSettings,
+    shutdown: CancellationToken,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(async move {
+        let listener: Url = format!("tcp://{}:{}", settings.host, settings.port)
+            .parse()
+            .context("invalid broker listener address")?;
+        let storage = storage(&listener).await?;
+        match settings.groups {
+            Groups::Orderflow => {
+                let groups = GroupCoordinator::new(storage.clone()).map_err(tansu_error)?;
+                serve(&settings, listener, storage, groups, shutdown).await
+            }
+            Groups::Tansu => {
+                tracing::warn!(
+                    "Running Tansu's own group coordinator, which can leave a member without partitions for good."
+                );
+                let groups = Controller::with_storage(storage.clone()).map_err(tansu_error)?;
+                serve(&settings, listener, storage, groups, shutdown).await
+            }
+        }
+    })
+}
+
+/// Tansu's SQLite storage, in `STORAGE_FILE` of the current directory.
+async fn storage(listener: &Url) -> anyhow::Result<StorageContainer> {
+    let url: Url = format!("sqlite://{STORAGE_FILE}")
         .parse()
         .expect("a valid URL");
-    let mut broker = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
-        .node_id(1)
-        .cluster_id("orderflow")
-        .incarnation_id(uuid::Uuid::new_v4())
+    StorageContainer::builder()
+        .cluster_id(CLUSTER_ID)
+        .node_id(NODE_ID)
         .advertised_listener(listener.clone())
-        .storage(storage)
-        .listener(listener)
         .schema_registry(None)
         .lake_house(None)
-        .otlp_endpoint_url(None)
-        .authentication(false)
-        .tls_server_config(None)
+        .storage(url)
+        .cancellation(CancellationToken::new())
         .silent(true)
         .build()
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))
-        .context("cannot start the embedded Kafka broker")?;
+        .context("cannot open the embedded Kafka broker's storage")
+}
+
+async fn serve<G: Coordinator>(
+    settings: &BrokerSettings,
+    listener: Url,
+    storage: StorageContainer,
+    groups: G,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut broker = Broker::new(
+        NODE_ID,
+        CLUSTER_ID,
+        listener.clone(),
+        listener,
+        storage,
+        groups,
+        uuid::Uuid::new_v4(),
+    );
     let mut serving = tokio::spawn(async move { broker.serve(Instant::now()).await });
     tracing::info!(address = %settings.bootstrap(), storage = STORAGE_FILE, "Embedded Kafka broker (Tansu) ready.");
     tokio::select! {
@@ -70,8 +140,13 @@ pub async fn run(settings: &BrokerSettings, shutdown: CancellationToken) -> anyh
         }
         ended = &mut serving => match ended {
             Ok(Ok(())) => anyhow::bail!("the embedded Kafka broker stopped by itself"),
-            Ok(Err(error)) => Err(anyhow::anyhow!("{error}")).context("the embedded Kafka broker failed"),
+            Ok(Err(error)) => Err(tansu_error(error)).context("the embedded Kafka broker failed"),
             Err(error) => Err(error).context("the embedded Kafka broker panicked"),
         },
     }
+}
+
+/// Tansu's errors are not `std::error::Error + Sync` in every variant; their text is enough.
+fn tansu_error(error: tansu_broker::Error) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
 }

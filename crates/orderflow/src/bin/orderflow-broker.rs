@@ -21,6 +21,10 @@ struct Args {
     /// Where the broker keeps its SQLite storage (broker.db).
     #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
+    /// Run Tansu's own consumer-group coordinator instead of orderflow's; it can leave a member
+    /// without partitions for good (docs/embedded-broker.md). For experiments and tests only.
+    #[arg(long, hide = true)]
+    tansu_group_coordinator: bool,
 }
 
 #[tokio::main]
@@ -46,9 +50,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Tansu resolves its SQLite file against the current directory.
     std::env::set_current_dir(&args.data_dir)
         .with_context(|| format!("cannot enter the data folder {}", args.data_dir.display()))?;
-    let settings = orderflow_broker::BrokerSettings {
-        host: args.host,
-        port: args.port,
-    };
-    orderflow_broker::run(&settings, shutdown).await
+    let mut settings = orderflow_broker::BrokerSettings::new(args.host, args.port);
+    if args.tansu_group_coordinator {
+        settings.groups = orderflow_broker::Groups::Tansu;
+    }
+    orderflow_broker::run(settings, shutdown).await
 }
