@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::KafkaSettings;
 use crate::dead_letter::DeadLetters;
+use crate::group_progress::IdleWatch;
 
 /// One consumer group member's configuration.
 #[derive(Debug, Clone)]
@@ -113,6 +114,8 @@ pub async fn run_consumer(
         dead_letters,
         shutdown: shutdown.clone(),
     };
+    // Every two session timeouts a member without partitions looks whether any wait unattended.
+    let mut idle = IdleWatch::new(settings.session_timeout * 2);
     loop {
         let consumer = create_consumer(&settings, &member.status)?;
         consumer.subscribe(&[&settings.kafka.topic])?;
@@ -122,7 +125,7 @@ pub async fn run_consumer(
             brokers = %settings.kafka.brokers,
             "Consumer started."
         );
-        let ended = member.consume(&consumer, &settings).await;
+        let ended = member.consume(&consumer, &settings, &mut idle).await;
         match consumer.commit_consumer_state(CommitMode::Sync) {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(error) => tracing::warn!(%error, "Final offset commit failed."),
@@ -132,10 +135,10 @@ pub async fn run_consumer(
         member.status.lag.lock().expect("status lock").clear();
         match ended {
             Ended::Shutdown => break,
-            Ended::Stranded(empty_for) => tracing::warn!(
+            Ended::Stranded(unattended) => tracing::warn!(
                 group = %settings.group_id,
-                empty_for = ?empty_for,
-                "This member has had no partitions since a rebalance although it had some before; joining the group again."
+                partitions = ?unattended,
+                "This member has no partitions while records wait on partitions that no member consumes; joining the group again."
             ),
         }
     }
@@ -146,10 +149,10 @@ pub async fn run_consumer(
 /// Why a member stopped consuming.
 enum Ended {
     Shutdown,
-    /// It lost every partition in a rebalance and got none back for this long: some brokers
-    /// (the embedded Tansu, seen under load) answer a rejoin after a member's session expired
-    /// with an empty assignment and never correct it. A fresh member is assigned normally.
-    Stranded(Duration),
+    /// It has no partitions while these have records waiting that nobody commits: some group
+    /// coordinators (Tansu 0.6.0's) answer a member with an empty assignment and never correct
+    /// it (`group_progress`). A fresh member is assigned normally.
+    Stranded(Vec<i32>),
 }
 
 fn create_consumer(
@@ -190,13 +193,11 @@ impl Member {
         &self,
         consumer: &StreamConsumer<GroupContext>,
         settings: &ConsumerSettings,
+        idle: &mut IdleWatch,
     ) -> Ended {
         let member = self;
         let shutdown = &self.shutdown;
-        let stranded_after = (settings.session_timeout * 3).max(Duration::from_secs(30));
         let mut watchdog = tokio::time::interval(Duration::from_secs(1));
-        let mut had_partitions = false;
-        let mut empty_since: Option<tokio::time::Instant> = None;
         loop {
             let received = tokio::select! {
                 // Shutdown first: a record received after it would be applied while an earlier,
@@ -205,14 +206,10 @@ impl Member {
                 _ = shutdown.cancelled() => return Ended::Shutdown,
                 received = consumer.recv() => received,
                 _ = watchdog.tick() => {
-                    if member.status.assigned.lock().expect("status lock").is_empty() {
-                        let since = *empty_since.get_or_insert_with(tokio::time::Instant::now);
-                        if had_partitions && since.elapsed() > stranded_after {
-                            return Ended::Stranded(since.elapsed());
-                        }
-                    } else {
-                        had_partitions = true;
-                        empty_since = None;
+                    if !member.status.assigned.lock().expect("status lock").is_empty() {
+                        idle.busy();
+                    } else if let Some(unattended) = idle.idle(settings).await {
+                        return Ended::Stranded(unattended);
                     }
                     continue;
                 }

@@ -2,6 +2,7 @@
 
 mod consumer;
 mod dead_letter;
+mod group_progress;
 mod probe;
 mod publisher;
 mod settings;
