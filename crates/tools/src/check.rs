@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use orderflow_events::{Address, EpochMillis, OrderPlaced, Price};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::client::Endpoints;
+use crate::client::{Endpoints, is_unreachable};
 
 #[derive(Debug, Clone)]
 pub struct CheckSettings {
@@ -127,9 +127,14 @@ pub async fn run(settings: &CheckSettings) -> anyhow::Result<CheckReport> {
     let client = crate::client::http_client(4)?;
     let deadline = Instant::now() + settings.settle_timeout;
     loop {
-        let report = check_once(&client, &settings.endpoints).await?;
-        if report.consistent() || Instant::now() >= deadline {
-            return Ok(report);
+        match check_once(&client, &settings.endpoints).await {
+            Ok(report) if report.consistent() || Instant::now() >= deadline => return Ok(report),
+            Ok(_) => {}
+            // A service restarting: ask again while there is time.
+            Err(error) if is_unreachable(&error) && Instant::now() < deadline => {
+                tracing::debug!(%error, "Checking again.");
+            }
+            Err(error) => return Err(error),
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -301,15 +306,8 @@ async fn list_all<T: DeserializeOwned>(
     let mut all = BTreeMap::new();
     let mut after = 0;
     loop {
-        let response = client
-            .get(format!("{url}?after={after}&limit=1000"))
-            .send()
-            .await
-            .with_context(|| format!("{url} is not reachable"))?;
-        if !response.status().is_success() {
-            bail!("{url} answered {}", response.status());
-        }
-        let page: Vec<T> = response
+        let page: Vec<T> = crate::client::get(client, &format!("{url}?after={after}&limit=1000"))
+            .await?
             .json()
             .await
             .with_context(|| format!("{url} did not answer a list"))?;

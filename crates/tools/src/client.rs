@@ -87,21 +87,58 @@ pub async fn place_order(
         .context("order's answer is not an order")
 }
 
+/// A service that is down or restarting: its connection is refused or times out, or the front
+/// door answers 502, 503 or 504 for it. Whoever waits for an outcome tries again.
+#[derive(Debug)]
+pub struct Unreachable {
+    pub url: String,
+    pub cause: String,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is unreachable ({})", self.url, self.cause)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// Whether `error` says that a service is down or restarting, rather than that it answered wrongly.
+pub fn is_unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<Unreachable>())
+}
+
+/// GET `url`: a successful response, [`Unreachable`], or what went wrong.
+pub async fn get(client: &reqwest::Client, url: &str) -> anyhow::Result<reqwest::Response> {
+    let unreachable = |cause: String| Unreachable {
+        url: url.to_owned(),
+        cause,
+    };
+    let response = match client.get(url).send().await {
+        Ok(response) => response,
+        Err(error) if error.is_connect() || error.is_timeout() => {
+            return Err(unreachable(error.to_string()).into());
+        }
+        Err(error) => return Err(anyhow::Error::new(error).context(format!("GET {url} failed"))),
+    };
+    let status = response.status();
+    if matches!(status.as_u16(), 502..=504) {
+        return Err(unreachable(status.to_string()).into());
+    }
+    if !status.is_success() {
+        bail!("{url} answered {status}");
+    }
+    Ok(response)
+}
+
 /// The copies with ids above `after`, one page.
 pub async fn list_stored(
     client: &reqwest::Client,
     url: &str,
     after: i64,
 ) -> anyhow::Result<Vec<Stored>> {
-    let response = client
-        .get(format!("{url}?after={after}&limit=1000"))
-        .send()
-        .await
-        .with_context(|| format!("{url} is not reachable"))?;
-    if !response.status().is_success() {
-        bail!("{url} answered {}", response.status());
-    }
-    response
+    get(client, &format!("{url}?after={after}&limit=1000"))
+        .await?
         .json()
         .await
         .with_context(|| format!("{url} did not answer a list"))

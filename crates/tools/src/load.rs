@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::client::{self, Endpoints, Placed, Stored};
+use crate::client::{self, Endpoints, Placed, Stored, is_unreachable};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -43,7 +43,18 @@ pub struct LoadReport {
     pub to_invoice_ms: Percentiles,
     pub missing_shipments: u64,
     pub missing_invoices: u64,
+    /// Services that were down (or restarting) while we waited for their copies: how long in
+    /// all, and how many times.
+    pub unreachable: Vec<Outage>,
     pub peak_rss_kb: Vec<(String, u64)>,
+}
+
+/// How long a service could not be reached while `load` waited for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outage {
+    pub service: String,
+    pub total: Duration,
+    pub times: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,7 +88,8 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
     let placing_secs = placed.elapsed.as_secs_f64();
     let orders: HashMap<i64, i64> = placed.orders.iter().map(|p| (p.id, p.updated)).collect();
 
-    let shipments = wait_for_copies(
+    let mut unreachable = Vec::new();
+    let (shipments, outage) = wait_for_copies(
         &client,
         &format!("{}api/shipments", settings.endpoints.shipping),
         &orders,
@@ -85,7 +97,8 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
         "shipments",
     )
     .await?;
-    let invoices = wait_for_copies(
+    unreachable.extend(outage.named("shipping"));
+    let (invoices, outage) = wait_for_copies(
         &client,
         &format!("{}api/invoices", settings.endpoints.invoicing),
         &orders,
@@ -93,6 +106,7 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
         "invoices",
     )
     .await?;
+    unreachable.extend(outage.named("invoicing"));
 
     let mut to_shipment = histogram();
     let mut to_invoice = histogram();
@@ -122,6 +136,7 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
         to_invoice_ms: Percentiles::of(&to_invoice),
         missing_shipments: settings.orders - shipments.len() as u64,
         missing_invoices: settings.orders - invoices.len() as u64,
+        unreachable,
         peak_rss_kb: client::peak_rss(&client, &settings.endpoints.health).await,
     })
 }
@@ -187,26 +202,74 @@ async fn place_all(client: &reqwest::Client, settings: &LoadSettings) -> anyhow:
     })
 }
 
-/// Lists copies until every order has one or `settle_timeout` passed; returns id -> stored time.
+/// When a service could not be reached while we waited: the outage going on, and the past ones.
+#[derive(Debug, Default)]
+struct Downtime {
+    since: Option<Instant>,
+    total: Duration,
+    times: u32,
+}
+
+impl Downtime {
+    fn down(&mut self, now: Instant) {
+        if self.since.is_none() {
+            self.since = Some(now);
+            self.times += 1;
+        }
+    }
+
+    fn up(&mut self, now: Instant) {
+        if let Some(since) = self.since.take() {
+            self.total += now - since;
+        }
+    }
+
+    fn named(mut self, service: &str) -> Option<Outage> {
+        self.up(Instant::now());
+        (self.times > 0).then(|| Outage {
+            service: service.to_owned(),
+            total: self.total,
+            times: self.times,
+        })
+    }
+}
+
+/// Lists copies until every order has one or `settle_timeout` passed; returns id -> stored time,
+/// and how long the service was unreachable meanwhile (a consumer being restarted is waited
+/// for, as a user waits for it).
 async fn wait_for_copies(
     client: &reqwest::Client,
     list_url: &str,
     orders: &HashMap<i64, i64>,
     settings: &LoadSettings,
     what: &str,
-) -> anyhow::Result<HashMap<i64, i64>> {
+) -> anyhow::Result<(HashMap<i64, i64>, Downtime)> {
     let bar = bar(settings, orders.len() as u64, &format!("{what:<9}"));
     let mut found: HashMap<i64, i64> = HashMap::with_capacity(orders.len());
     let mut waiting: Vec<i64> = orders.keys().copied().collect();
     waiting.sort_unstable();
+    let mut downtime = Downtime::default();
     let deadline = Instant::now() + settings.settle_timeout;
-    while !waiting.is_empty() && Instant::now() < deadline {
+    'polls: while !waiting.is_empty() && Instant::now() < deadline {
         // Copies arrive out of id order (partitions run in parallel): scan from the lowest
         // order still waiting.
         let mut after = waiting[0] - 1;
         let last = *waiting.last().expect("not empty");
         loop {
-            let page: Vec<Stored> = client::list_stored(client, list_url, after).await?;
+            let page: Vec<Stored> = match client::list_stored(client, list_url, after).await {
+                Ok(page) => {
+                    downtime.up(Instant::now());
+                    page
+                }
+                Err(error) if is_unreachable(&error) => {
+                    downtime.down(Instant::now());
+                    bar.set_message(format!("({what} unreachable, waiting)"));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue 'polls;
+                }
+                Err(error) => return Err(error),
+            };
+            bar.set_message("");
             let Some(tail) = page.last() else { break };
             after = tail.id;
             for stored in page {
@@ -226,10 +289,10 @@ async fn wait_for_copies(
         }
     }
     bar.finish_and_clear();
-    if found.is_empty() && !orders.is_empty() {
+    if found.is_empty() && !orders.is_empty() && downtime.times == 0 {
         bail!("no {what} arrived within {:?}", settings.settle_timeout);
     }
-    Ok(found)
+    Ok((found, downtime))
 }
 
 fn histogram() -> Histogram<u64> {
@@ -242,7 +305,7 @@ fn bar(settings: &LoadSettings, length: u64, prefix: &str) -> ProgressBar {
     }
     let bar = ProgressBar::new(length);
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}")
             .expect("a valid template")
             .progress_chars("=> "),
     );
@@ -268,6 +331,7 @@ impl LoadReport {
             "toInvoiceMs": self.to_invoice_ms.json(),
             "missingShipments": self.missing_shipments,
             "missingInvoices": self.missing_invoices,
+            "unreachable": self.unreachable.iter().map(|o| json!({"service": o.service, "secs": o.total.as_secs_f64(), "times": o.times})).collect::<Vec<_>>(),
             "peakRssKb": self.peak_rss_kb.iter().map(|(label, kb)| json!({"process": label, "kb": kb})).collect::<Vec<_>>(),
         })
     }
@@ -301,6 +365,15 @@ impl LoadReport {
             "            order -> invoice stored:  {}",
             p(&self.to_invoice_ms)
         );
+        for outage in &self.unreachable {
+            println!(
+                "unreachable {} for {:.1} s while waiting for its copies ({} time{}; waited for it)",
+                outage.service,
+                outage.total.as_secs_f64(),
+                outage.times,
+                if outage.times == 1 { "" } else { "s" }
+            );
+        }
         if !self.complete() {
             println!(
                 "MISSING     {} shipments, {} invoices",
