@@ -927,9 +927,10 @@ mod tests {
         let _unused = member_id(&mut group, now);
         let b = member_id(&mut group, now);
         let b_joined = waiting(group.join(now, request(&b)));
-        answered(group.join(now, request(&a)));
         // The unused id holds the rebalance back until it expires with its session timeout.
+        let a_joined = waiting(group.join(now, request(&a)));
         group.tick(now + SESSION + Duration::from_millis(100));
+        assert_eq!(answered(Reply::Later(a_joined)).generation, 2);
         assert_eq!(answered(Reply::Later(b_joined)).generation, 2);
     }
 
