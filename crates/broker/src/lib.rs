@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod groups;
+mod indexes;
 
 use std::time::Duration;
 
@@ -22,7 +23,9 @@ pub use groups::GroupCoordinator;
 pub const STORAGE_FILE: &str = "broker.db";
 
 const NODE_ID: i32 = 1;
-const CLUSTER_ID: &str = "orderflow";
+/// Its cluster id, by which orderflow's producers know it (`orderflow_kafka::EMBEDDED_BROKER_CLUSTER_ID`).
+/// Tansu keys every row of its storage by it: changing it would hide an existing `broker.db`.
+pub const CLUSTER_ID: &str = "orderflow";
 
 /// Where the embedded broker listens, and which group coordinator it runs.
 #[derive(Debug, Clone)]
@@ -77,6 +80,7 @@ pub fn run(
             .parse()
             .context("invalid broker listener address")?;
         let storage = storage(&listener).await?;
+        indexes::ensure(std::path::Path::new(STORAGE_FILE)).await?;
         match settings.groups {
             Groups::Orderflow => {
                 let groups = GroupCoordinator::new(storage.clone()).map_err(tansu_error)?;

@@ -10,7 +10,7 @@ mod topics;
 
 pub use consumer::{ConsumerSettings, ConsumerStatus, run_consumer};
 pub use probe::BrokerProbe;
-pub use publisher::KafkaPublisher;
+pub use publisher::{EMBEDDED_BROKER_CLUSTER_ID, KafkaPublisher};
 pub use settings::{KafkaSettings, SettingsError};
 pub use topics::ensure_topic;
 

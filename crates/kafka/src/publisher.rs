@@ -7,11 +7,15 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
+use tokio::sync::OnceCell;
+
+use crate::topics::cluster_id;
 use crate::{KafkaSettings, ensure_topic};
 
 /// The outbox relay's sink: sends stored events as records on the order topic.
 pub struct KafkaPublisher {
-    producer: FutureProducer,
+    /// Made by the first `prepare`, once the broker said what it is.
+    producer: OnceCell<FutureProducer>,
     settings: KafkaSettings,
     /// Set once the topic is known to exist, so `prepare` talks to the broker only until then.
     topic_ready: AtomicBool,
@@ -25,13 +29,29 @@ impl std::fmt::Debug for KafkaPublisher {
     }
 }
 
+/// The cluster id of orderflow's embedded broker (`orderflow-broker`), by which a producer
+/// knows it: Apache Kafka's cluster ids are random base64 UUIDs, never this.
+pub const EMBEDDED_BROKER_CLUSTER_ID: &str = "orderflow";
+
 impl KafkaPublisher {
-    /// Creates the producer. Does not contact the broker: Kafka may be down when order starts.
-    pub fn new(settings: KafkaSettings) -> Result<Self, KafkaError> {
-        let producer = settings
-            .client_config("orderflow-order")
-            // Exactly one copy per send, in order, even when librdkafka retries internally.
-            .set("enable.idempotence", "true")
+    /// Does not contact the broker: Kafka may be down when order starts.
+    pub fn new(settings: KafkaSettings) -> Self {
+        KafkaPublisher {
+            producer: OnceCell::new(),
+            settings,
+            topic_ready: AtomicBool::new(false),
+        }
+    }
+
+    /// The producer for this broker. Idempotent (exactly one copy per send, in order, even when
+    /// librdkafka retries), except on the embedded broker: Tansu 0.6.0 cannot take the epoch an
+    /// idempotent librdkafka producer bumps itself after a message timed out (its storage
+    /// panics, and the broker answers nothing from then on; docs/embedded-broker.md). There,
+    /// one request in flight keeps the order, and a retry that duplicates a record is absorbed
+    /// by the idempotent consumers.
+    fn create_producer(&self, embedded: bool) -> Result<FutureProducer, KafkaError> {
+        let mut config = self.settings.client_config("orderflow-order");
+        config
             .set("acks", "all")
             // The partitioner of the Java client: a key lands where the original producer puts it.
             .set("partitioner", "murmur2_random")
@@ -39,13 +59,19 @@ impl KafkaPublisher {
             .set("linger.ms", "2")
             // How long a record may wait for an unreachable broker before the relay hears of it
             // and retries the batch later (it stays in the outbox meanwhile).
-            .set("message.timeout.ms", "20000")
-            .create()?;
-        Ok(KafkaPublisher {
-            producer,
-            settings,
-            topic_ready: AtomicBool::new(false),
-        })
+            .set("message.timeout.ms", "20000");
+        if embedded {
+            config
+                .set("enable.idempotence", "false")
+                .set("max.in.flight.requests.per.connection", "1");
+        } else {
+            config.set("enable.idempotence", "true");
+        }
+        config.create()
+    }
+
+    fn producer(&self) -> Result<&FutureProducer, KafkaError> {
+        self.producer.get().ok_or(KafkaError::Canceled)
     }
 
     fn record_headers(event: &OutgoingEvent) -> OwnedHeaders {
@@ -82,6 +108,17 @@ impl Publisher for KafkaPublisher {
         if self.topic_ready.load(Ordering::Acquire) {
             return Ok(());
         }
+        if self.producer.get().is_none() {
+            let cluster = cluster_id(&self.settings).await.map_err(classify)?;
+            let embedded = cluster.as_deref() == Some(EMBEDDED_BROKER_CLUSTER_ID);
+            if embedded {
+                tracing::info!(
+                    "The broker is orderflow's embedded broker: producing without idempotence, one request at a time (docs/embedded-broker.md)."
+                );
+            }
+            let producer = self.create_producer(embedded).map_err(classify)?;
+            let _ = self.producer.set(producer);
+        }
         ensure_topic(
             &self.settings,
             &self.settings.topic,
@@ -101,9 +138,8 @@ impl Publisher for KafkaPublisher {
                 .payload(event.payload.as_str())
                 .headers(Self::record_headers(event));
             let queued = self
-                .producer
-                .send_result(record)
-                .map_err(|(error, _)| error);
+                .producer()
+                .and_then(|producer| producer.send_result(record).map_err(|(error, _)| error));
             async move {
                 match queued {
                     Ok(delivery) => match delivery.await {

@@ -65,3 +65,17 @@ async fn partition_count(
         .find(|t| t.name() == topic)
         .map_or(0, |t| t.partitions().len() as i32))
 }
+
+/// The id of the cluster `settings` point at (`None` from a broker that has none).
+pub(crate) async fn cluster_id(settings: &KafkaSettings) -> Result<Option<String>, KafkaError> {
+    let admin: AdminClient<DefaultClientContext> =
+        settings.client_config("orderflow-admin").create()?;
+    let timeout = settings.request_timeout;
+    // librdkafka's metadata call blocks its thread; without an answer it says `None`.
+    let id = tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(timeout))
+        .await
+        .map_err(|_| KafkaError::Canceled)?;
+    id.map(Some).ok_or(KafkaError::MetadataFetch(
+        RDKafkaErrorCode::BrokerTransportFailure,
+    ))
+}

@@ -40,10 +40,7 @@ impl Application {
         let db = Database::connect(&settings.database, MIGRATIONS).await?;
         let (publisher, broker): (Option<Arc<dyn Publisher>>, _) = match &settings.transport {
             OrderTransport::Kafka(kafka) => (
-                Some(Arc::new(
-                    KafkaPublisher::new(kafka.clone())
-                        .context("cannot create the Kafka producer")?,
-                )),
+                Some(Arc::new(KafkaPublisher::new(kafka.clone()))),
                 Some(BrokerProbe::new(kafka).context("cannot create the Kafka health probe")?),
             ),
             OrderTransport::Feed => (None, None),

@@ -56,3 +56,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     orderflow_broker::run(settings, shutdown).await
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn producers_know_the_embedded_broker_by_its_cluster_id() {
+        assert_eq!(
+            orderflow_broker::CLUSTER_ID,
+            orderflow_kafka::EMBEDDED_BROKER_CLUSTER_ID
+        );
+    }
+}
