@@ -110,6 +110,14 @@ impl Drop for KafkaBroker {
     fn drop(&mut self) {
         // `.ci/kafka/broker` execs java and the embedded broker is our binary: this is the broker.
         self.kill();
-        let _ = std::fs::remove_dir_all(&self.data);
+        // A failing test leaves the broker's data and log to look at.
+        if std::thread::panicking() {
+            eprintln!(
+                "the test's broker kept its data and log in {}",
+                self.data.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.data);
+        }
     }
 }

@@ -69,6 +69,16 @@ impl TestEnv {
     pub fn is_postgres(&self) -> bool {
         matches!(self.database, Database::Postgres(_))
     }
+
+    /// `SQLite and the embedded broker`, or `PostgreSQL and Apache Kafka`, for reports.
+    pub fn broker_name(&self) -> &'static str {
+        match (self.is_postgres(), self.embedded_broker) {
+            (false, true) => "SQLite and the embedded broker",
+            (true, true) => "PostgreSQL and the embedded broker",
+            (false, false) => "SQLite and Apache Kafka",
+            (true, false) => "PostgreSQL and Apache Kafka",
+        }
+    }
 }
 
 /// The embedded broker all tests of one test binary share: started on first use, stopped when
@@ -89,7 +99,12 @@ pub(crate) fn spawn_embedded_broker(
     port: u16,
     data_dir: &std::path::Path,
 ) -> (Child, ChildStdin) {
-    let log = std::fs::File::create(data_dir.join("broker.log")).expect("broker log");
+    // Appended, so that a restarted broker's log follows the one before.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data_dir.join("broker.log"))
+        .expect("broker log");
     let mut child = Command::new(broker_binary)
         .args(["--port", &port.to_string(), "--data-dir"])
         .arg(data_dir)
