@@ -44,6 +44,7 @@ pub(crate) async fn supervise(
     stop: CancellationToken,
 ) {
     let mut failures_in_a_row = 0u32;
+    let mut restarted = false;
     loop {
         let started = tokio::time::Instant::now();
         let mut running = match spawn(&spec, &logs) {
@@ -53,6 +54,16 @@ pub(crate) async fn supervise(
                 return;
             }
         };
+        if restarted {
+            // The banner's pid is gone: say the new one, for the next experiment.
+            let new_pid = running
+                .child
+                .id()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            logs.say(&format!("{} started again (pid {new_pid})", spec.name));
+        }
+        restarted = true;
         let _ = pid.send(running.child.id());
         let status = tokio::select! {
             status = running.child.wait() => status,

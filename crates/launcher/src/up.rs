@@ -44,6 +44,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
     // The broker first: everything else talks to it.
     let broker_stop = CancellationToken::new();
     let mut broker_task = None;
+    let mut broker_pid = None;
     let brokers = match (&settings.kafka_brokers, &settings.broker_executable) {
         _ if settings.feed => String::new(),
         (Some(brokers), _) => brokers.clone(),
@@ -65,7 +66,8 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
                 ],
                 index: 0,
             };
-            let (pid, _) = watch::channel(None);
+            let (pid, pid_watch) = watch::channel(None);
+            broker_pid = Some(pid_watch);
             broker_task = Some(tokio::spawn(supervise(
                 spec,
                 logs.clone(),
@@ -151,6 +153,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
                 &settings,
                 &instances,
                 &pids,
+                broker_pid.as_ref(),
                 front_door_port,
                 &brokers,
                 started.elapsed(),
@@ -278,6 +281,7 @@ fn print_banner(
     settings: &UpSettings,
     instances: &[Instance],
     pids: &[watch::Receiver<Option<u32>>],
+    broker_pid: Option<&watch::Receiver<Option<u32>>>,
     front_door_port: u16,
     brokers: &str,
     elapsed: Duration,
@@ -303,8 +307,12 @@ fn print_banner(
     let kafka = match &settings.kafka_brokers {
         Some(_) => format!("{brokers} (external)"),
         None => format!(
-            "{brokers} (embedded Tansu, {})",
-            settings.data_dir.join("broker.db").display()
+            "{brokers} (embedded Tansu, {}){}",
+            settings.data_dir.join("broker.db").display(),
+            broker_pid
+                .and_then(|pid| *pid.borrow())
+                .map(|p| format!("  (pid {p})"))
+                .unwrap_or_default()
         ),
     };
     logs.say(&format!("  {:<14} {kafka}", "kafka"));
