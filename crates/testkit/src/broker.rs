@@ -15,6 +15,8 @@ pub struct KafkaBroker {
     controller_port: u16,
     embedded: bool,
     broker_binary: String,
+    /// Extra arguments for the embedded broker.
+    embedded_args: Vec<String>,
     data: PathBuf,
 }
 
@@ -28,6 +30,24 @@ impl KafkaBroker {
             controller_port: crate::free_port(),
             embedded: env.embedded_broker,
             broker_binary: broker_binary.to_owned(),
+            embedded_args: Vec::new(),
+            data: temp_dir("own-broker"),
+        };
+        broker.launch().await;
+        broker
+    }
+
+    /// The embedded broker with extra arguments (whatever the test environment's broker), e.g.
+    /// `--tansu-group-coordinator`.
+    pub async fn embedded_with(broker_binary: &str, port: u16, args: &[&str]) -> Self {
+        let mut broker = KafkaBroker {
+            child: None,
+            _lifeline: None,
+            port,
+            controller_port: crate::free_port(),
+            embedded: true,
+            broker_binary: broker_binary.to_owned(),
+            embedded_args: args.iter().map(|a| (*a).to_owned()).collect(),
             data: temp_dir("own-broker"),
         };
         broker.launch().await;
@@ -55,8 +75,12 @@ impl KafkaBroker {
 
     async fn launch(&mut self) {
         if self.embedded {
-            let (child, lifeline) =
-                spawn_embedded_broker(&self.broker_binary, self.port, &self.data);
+            let (child, lifeline) = spawn_embedded_broker(
+                &self.broker_binary,
+                self.port,
+                &self.data,
+                &self.embedded_args,
+            );
             self.child = Some(child);
             self._lifeline = Some(lifeline);
             return;

@@ -87,7 +87,8 @@ fn shared_embedded_broker(broker_binary: &str) -> &'static str {
     static BROKER: OnceLock<(String, Child, ChildStdin)> = OnceLock::new();
     let (brokers, _, _) = BROKER.get_or_init(|| {
         let port = free_port();
-        let (child, lifeline) = spawn_embedded_broker(broker_binary, port, &temp_dir("broker"));
+        let (child, lifeline) =
+            spawn_embedded_broker(broker_binary, port, &temp_dir("broker"), &[]);
         (format!("127.0.0.1:{port}"), child, lifeline)
     });
     brokers
@@ -98,6 +99,7 @@ pub(crate) fn spawn_embedded_broker(
     broker_binary: &str,
     port: u16,
     data_dir: &std::path::Path,
+    extra_args: &[String],
 ) -> (Child, ChildStdin) {
     // Appended, so that a restarted broker's log follows the one before.
     let log = std::fs::OpenOptions::new()
@@ -108,6 +110,7 @@ pub(crate) fn spawn_embedded_broker(
     let mut child = Command::new(broker_binary)
         .args(["--port", &port.to_string(), "--data-dir"])
         .arg(data_dir)
+        .args(extra_args)
         .env("ORDERFLOW_EXIT_WITH_PARENT", "1")
         .stdin(Stdio::piped())
         .stdout(log.try_clone().expect("log"))

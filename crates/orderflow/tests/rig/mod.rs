@@ -127,12 +127,14 @@ impl Service {
         )
     }
 
+    /// Everything the service logged, over all its runs.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// How many times this service's log says it found a record already applied.
     pub fn redeliveries(&self) -> usize {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .matches("already exists - ignored")
-            .count()
+        self.log_text().matches("already exists - ignored").count()
     }
 }
 
