@@ -153,9 +153,8 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
                 &settings,
                 &instances,
                 &pids,
-                broker_pid.as_ref(),
+                &kafka_summary(&settings, &brokers, broker_pid.as_ref()),
                 front_door_port,
-                &brokers,
                 started.elapsed(),
             );
         }
@@ -281,9 +280,8 @@ fn print_banner(
     settings: &UpSettings,
     instances: &[Instance],
     pids: &[watch::Receiver<Option<u32>>],
-    broker_pid: Option<&watch::Receiver<Option<u32>>>,
+    kafka: &str,
     front_door_port: u16,
-    brokers: &str,
     elapsed: Duration,
 ) {
     logs.say(&format!(
@@ -304,7 +302,22 @@ fn print_banner(
             instance.label, instance.port
         ));
     }
-    let kafka = match &settings.kafka_brokers {
+    logs.say(&format!("  {:<14} {kafka}", "kafka"));
+    let database = match &settings.database_url {
+        Some(_) => "PostgreSQL (--database-url)".to_owned(),
+        None => format!("SQLite files in {}", settings.data_dir.display()),
+    };
+    logs.say(&format!("  {:<14} {database}", "data"));
+    logs.say("Ctrl-C stops everything.");
+}
+
+/// The banner's Kafka line: where it is, and the embedded broker's pid.
+fn kafka_summary(
+    settings: &UpSettings,
+    brokers: &str,
+    broker_pid: Option<&watch::Receiver<Option<u32>>>,
+) -> String {
+    match &settings.kafka_brokers {
         Some(_) => format!("{brokers} (external)"),
         None => format!(
             "{brokers} (embedded Tansu, {}){}",
@@ -314,12 +327,5 @@ fn print_banner(
                 .map(|p| format!("  (pid {p})"))
                 .unwrap_or_default()
         ),
-    };
-    logs.say(&format!("  {:<14} {kafka}", "kafka"));
-    let database = match &settings.database_url {
-        Some(_) => "PostgreSQL (--database-url)".to_owned(),
-        None => format!("SQLite files in {}", settings.data_dir.display()),
-    };
-    logs.say(&format!("  {:<14} {database}", "data"));
-    logs.say("Ctrl-C stops everything.");
+    }
 }

@@ -120,7 +120,7 @@ struct ServiceArgs {
     /// Where the SQLite files live when no --database-url is given.
     #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
-    /// Kafka bootstrap brokers, host:port[,host:port].
+    /// Kafka bootstrap brokers: host:port, several separated by commas.
     #[arg(long, env = "KAFKA_BROKERS", default_value = "localhost:9092")]
     kafka_brokers: String,
     /// The topic that carries orders.
