@@ -746,6 +746,16 @@ mod tests {
         (group, a)
     }
 
+    /// The group of `a` after `b` joined: generation 2 formed, the plan not sent yet.
+    fn second_generation_formed(now: Instant) -> (Group, String, String) {
+        let (mut group, a) = stable_group_of_one(now);
+        let b = member_id(&mut group, now);
+        let b_joined = waiting(group.join(now, request(&b)));
+        assert_eq!(answered(group.join(now, request(&a))).generation, 2);
+        assert_eq!(answered(Reply::Later(b_joined)).generation, 2);
+        (group, a, b)
+    }
+
     #[test]
     fn a_first_member_forms_the_group_at_once_and_leads_it() {
         stable_group_of_one(Instant::now());
@@ -803,11 +813,7 @@ mod tests {
     #[test]
     fn a_member_left_out_of_the_plan_gets_an_empty_assignment_in_a_generation_that_knew_it() {
         let now = Instant::now();
-        let (mut group, a) = stable_group_of_one(now);
-        let b = member_id(&mut group, now);
-        let b_joined = waiting(group.join(now, request(&b)));
-        answered(group.join(now, request(&a)));
-        answered(Reply::Later(b_joined));
+        let (mut group, a, b) = second_generation_formed(now);
         let b_synced = waiting(group.sync(now, &b, 2, None, None, Vec::new()));
         answered(group.sync(now, &a, 2, None, None, plan(&[(&a, b"everything")])));
         let b_synced = answered(Reply::Later(b_synced));
@@ -865,11 +871,7 @@ mod tests {
     #[test]
     fn a_leader_that_dies_before_planning_releases_the_waiting_followers() {
         let now = Instant::now();
-        let (mut group, a) = stable_group_of_one(now);
-        let b = member_id(&mut group, now);
-        let b_joined = waiting(group.join(now, request(&b)));
-        answered(group.join(now, request(&a)));
-        answered(Reply::Later(b_joined));
+        let (mut group, a, b) = second_generation_formed(now);
         let b_synced = waiting(group.sync(now, &b, 2, None, None, Vec::new()));
         // a never sends its plan, nor another heartbeat.
         group.tick(now + SESSION + Duration::from_millis(100));
@@ -885,11 +887,7 @@ mod tests {
     #[test]
     fn a_member_that_leaves_starts_a_rebalance_among_the_others() {
         let now = Instant::now();
-        let (mut group, a) = stable_group_of_one(now);
-        let b = member_id(&mut group, now);
-        let b_joined = waiting(group.join(now, request(&b)));
-        answered(group.join(now, request(&a)));
-        answered(Reply::Later(b_joined));
+        let (mut group, a, b) = second_generation_formed(now);
         answered(group.sync(now, &a, 2, None, None, plan(&[(&a, b"a"), (&b, b"b")])));
         assert_eq!(
             group.leave(now, &[&a, "nobody"]),
