@@ -871,7 +871,7 @@ mod tests {
     #[test]
     fn a_leader_that_dies_before_planning_releases_the_waiting_followers() {
         let now = Instant::now();
-        let (mut group, a, b) = second_generation_formed(now);
+        let (mut group, _leader, b) = second_generation_formed(now);
         let b_synced = waiting(group.sync(now, &b, 2, None, None, Vec::new()));
         // a never sends its plan, nor another heartbeat.
         group.tick(now + SESSION + Duration::from_millis(100));
