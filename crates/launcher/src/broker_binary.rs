@@ -13,7 +13,8 @@ pub const BROKER_BINARY: &str = "orderflow-broker";
 
 /// `orderflow-broker` next to `orderflow`. When it is missing and `orderflow` was started by
 /// `cargo run` (which builds only the binary it runs), builds it with the same cargo, profile
-/// and target folder, printing cargo's progress.
+/// and target folder, printing cargo's progress: seconds, because `cargo run` compiled the
+/// broker's library already and only the executable is left to link.
 pub fn locate_or_build(orderflow: &Path) -> anyhow::Result<PathBuf> {
     let folder = orderflow
         .parent()
@@ -40,10 +41,21 @@ pub fn locate_or_build(orderflow: &Path) -> anyhow::Result<PathBuf> {
     let target_dir = folder
         .parent()
         .context("the orderflow executable is not in a cargo target folder")?;
+    // Its code is compiled already (a dependency of `orderflow`): this links the executable.
     eprintln!(
-        "Building the embedded Kafka broker ({BROKER_BINARY}); only the first run does this, and it takes a few minutes..."
+        "Linking the embedded Kafka broker ({BROKER_BINARY}); only the first run does this..."
     );
-    let status = std::process::Command::new(cargo)
+    let mut command = std::process::Command::new(cargo);
+    // `cargo run` gave this process the variables of the package it runs. Passed on, they look
+    // like a changed environment to build scripts that watch them (ring's watches
+    // CARGO_MANIFEST_DIR), and cargo would rebuild half the dependencies twice: now, and again
+    // at the next plain `cargo build`.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_run) {
+            command.env_remove(&name);
+        }
+    }
+    let status = command
         .args([
             "build",
             "--profile",
@@ -61,4 +73,42 @@ pub fn locate_or_build(orderflow: &Path) -> anyhow::Result<PathBuf> {
         bail!("building {BROKER_BINARY} failed ({status})");
     }
     Ok(broker)
+}
+
+/// Whether `cargo run` sets this variable for the program it runs (and only for it).
+fn set_by_cargo_run(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_package_variables_of_cargo_run_are_not_passed_on_but_cargo_settings_are() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+        ] {
+            assert!(set_by_cargo_run(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_PROFILE_RELEASE_LTO",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_run(name), "{name}");
+        }
+    }
 }
