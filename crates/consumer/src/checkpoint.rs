@@ -1,5 +1,5 @@
-//! The feed position of a consumer service, kept in its own database (tables from each
-//! service's migration `0002_feed.sql`), moved in the same transaction as each entry's effect.
+//! The feed position of a consumer service, kept in its own database (tables from this crate's
+//! migrations, in every consumer service's schema), moved in the same transaction as each entry's effect.
 
 use async_trait::async_trait;
 use orderflow_events::EpochMillis;
@@ -59,12 +59,14 @@ impl FeedCheckpoints for DatabaseCheckpoints {
 
     async fn pass(
         &self,
-        checkpoint: &Checkpoint,
+        stream: &str,
+        checkpoint: Option<&Checkpoint>,
         parked: Option<Parked<'_>>,
     ) -> Result<bool, BoxError> {
         let mut tx = self.db.begin().await?;
-        // A negative position means "no checkpoint" (a feed without positions).
-        if checkpoint.next >= 0 && !advance_checkpoint(&mut tx, checkpoint).await? {
+        if let Some(checkpoint) = checkpoint
+            && !advance_checkpoint(&mut tx, checkpoint).await?
+        {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -73,8 +75,8 @@ impl FeedCheckpoints for DatabaseCheckpoints {
                 "INSERT INTO parked_event (stream, position, source, payload, error, parked_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(&checkpoint.stream)
-            .bind((checkpoint.next >= 0).then_some(checkpoint.next))
+            .bind(stream)
+            .bind(checkpoint.map(|checkpoint| checkpoint.next))
             .bind(parked.source)
             .bind(parked.payload)
             .bind(parked.error)

@@ -1,5 +1,5 @@
 //! The events a consumer service could not apply: listed in its own database (`parked_event`,
-//! from each service's migration `0002_feed.sql`), shown at `/parked`, replayed by
+//! from this crate's migrations), shown at `/parked`, replayed by
 //! `orderflow replay`.
 
 use askama::Template;

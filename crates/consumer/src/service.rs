@@ -1,18 +1,35 @@
+use std::marker::PhantomData;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use orderflow_feed::{Poller, PollerSettings, PollerStatus};
-use orderflow_kafka::{BrokerProbe, ConsumerSettings, ConsumerStatus, run_consumer};
 use orderflow_storage::{Database, DatabaseSettings, Migrations};
-use orderflow_transport::OrderEventHandler;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    ConsumerState, DatabaseCheckpoints, DatabaseParkingLot, Intake, health, parking, poll,
+use crate::{ConsumerState, Intake, Projection, Projector, Transport, health, parking, poll};
+
+/// What makes a consumer service itself. orderflow-consumer does the rest: start-up, the
+/// intake, idempotent storing, `/health`, `/parked`, `/poll`, `/style.css`, `orderflow replay`.
+pub trait Service: Send + Sync + 'static {
+    /// `shipping`: its schema, its consumer group, its log lines.
+    const NAME: &'static str;
+    /// The port it listens on unless told otherwise.
+    const PORT: u16;
+    /// Its own tables (numbered from 1; orderflow-consumer's come from 1001).
+    const MIGRATIONS: Migrations;
+    /// How an order becomes its rows.
+    type Projection: Projection;
+    /// Its pages and API.
+    fn pages() -> Router<ConsumerState>;
+}
+
+/// The orderflow-consumer tables every consumer service has: feed positions, parked events.
+pub const CONSUMER_MIGRATIONS: Migrations = Migrations {
+    postgres: || sqlx::migrate!("./migrations/postgres"),
+    sqlite: || sqlx::migrate!("./migrations/sqlite"),
 };
 
 /// Everything a consumer service needs to start.
@@ -22,101 +39,77 @@ pub struct ConsumerServiceSettings {
     /// 0 picks a free port.
     pub port: u16,
     pub database: DatabaseSettings,
-    pub transport: ConsumerTransport,
+    pub transport: Transport,
+    /// With Kafka: the consumer group (the service's name; tests isolate themselves with others).
+    pub group: String,
+    /// With Kafka: how long the group waits for a silent member (one killed with `kill -9`)
+    /// before handing its partitions to the others.
+    pub session_timeout: Duration,
 }
 
-/// How order events reach a consumer service: configuration, not code.
-#[derive(Debug, Clone)]
-pub enum ConsumerTransport {
-    Kafka(ConsumerSettings),
-    Feed(PollerSettings),
-}
-
-impl ConsumerServiceSettings {
-    /// A consumer service's settings with the contract's defaults: on localhost at `port`, its
-    /// schema and (with Kafka) its consumer group both named `service`.
-    pub fn with_defaults(
-        service: &str,
-        port: u16,
-        database_url: impl Into<String>,
-        transport: crate::Transport,
-    ) -> Self {
-        ConsumerServiceSettings {
-            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port,
-            database: DatabaseSettings::new(database_url, service),
-            transport: match transport {
-                crate::Transport::Kafka(kafka) => {
-                    ConsumerTransport::Kafka(ConsumerSettings::new(kafka, service))
-                }
-                crate::Transport::Feed(feed) => ConsumerTransport::Feed(feed),
-            },
-        }
-    }
-}
-
-/// A built consumer service: database migrated, port bound. `run_until` runs it.
-#[derive(Debug)]
-pub struct ConsumerService {
+/// A built consumer service `S`: database migrated, port bound. `run_until` runs it.
+pub struct Application<S> {
     listener: TcpListener,
     port: u16,
     state: ConsumerState,
-    transport: ConsumerTransport,
-    /// The other end of `Intake::Feed::poll_now`, handed to the poller when it starts.
-    poll_requests: Option<mpsc::Receiver<orderflow_feed::poller::PollNow>>,
+    service: PhantomData<fn() -> S>,
 }
 
-impl ConsumerService {
-    pub async fn build(
-        service: &'static str,
-        settings: ConsumerServiceSettings,
-        migrations: Migrations,
-    ) -> anyhow::Result<Self> {
-        if let ConsumerTransport::Kafka(kafka) = &settings.transport {
-            kafka.kafka.validate()?;
+impl<S> std::fmt::Debug for Application<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("service", &self.state.service)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Service> Application<S> {
+    /// The contract's defaults: on localhost at `S::PORT`, its schema and (with Kafka) its
+    /// consumer group both named `S::NAME`.
+    pub fn default_settings(
+        database_url: impl Into<String>,
+        transport: Transport,
+    ) -> ConsumerServiceSettings {
+        ConsumerServiceSettings {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: S::PORT,
+            database: DatabaseSettings::new(database_url, S::NAME),
+            transport,
+            group: S::NAME.to_owned(),
+            session_timeout: Duration::from_secs(10),
         }
-        let db = Database::connect(&settings.database, migrations).await?;
+    }
+
+    /// Connects to the service's database and applies every migration it needs.
+    pub async fn connect_database(settings: &DatabaseSettings) -> anyhow::Result<Database> {
+        Database::connect(settings, &[S::MIGRATIONS, CONSUMER_MIGRATIONS]).await
+    }
+
+    /// The service's handler for order events, for the transports and for `orderflow replay`.
+    pub fn handler(db: Database) -> Projector<S::Projection> {
+        Projector::new(db)
+    }
+
+    pub async fn build(settings: ConsumerServiceSettings) -> anyhow::Result<Self> {
+        let intake = Intake::build(S::NAME, &settings)?;
+        let db = Self::connect_database(&settings.database).await?;
         let listener = orderflow_web::bind(settings.bind, settings.port).await?;
         let port = listener.local_addr()?.port();
-        let mut poll_requests = None;
-        let intake = match &settings.transport {
-            ConsumerTransport::Kafka(kafka) => {
-                tracing::info!(
-                    port,
-                    group = %kafka.group_id,
-                    brokers = %kafka.kafka.brokers,
-                    topic = %kafka.kafka.topic,
-                    "{service} service listening on http://localhost:{port}/"
-                );
-                Intake::Kafka {
-                    group: kafka.group_id.clone(),
-                    status: Arc::new(ConsumerStatus::default()),
-                    broker: BrokerProbe::new(&kafka.kafka)
-                        .context("cannot create the Kafka health probe")?,
-                }
-            }
-            ConsumerTransport::Feed(feed) => {
-                tracing::info!(port, feed = %feed.feed_url, "{service} service listening on http://localhost:{port}/");
-                let (poll_now, requests) = mpsc::channel(8);
-                poll_requests = Some(requests);
-                Intake::Feed {
-                    feed_url: feed.feed_url.clone(),
-                    status: Arc::new(PollerStatus::default()),
-                    poll_now,
-                }
-            }
-        };
-        let state = ConsumerState {
-            service,
-            db,
-            intake,
-        };
-        Ok(ConsumerService {
+        tracing::info!(
+            port,
+            "{} service listening on http://localhost:{port}/",
+            S::NAME
+        );
+        Ok(Application {
             listener,
             port,
-            state,
-            transport: settings.transport,
-            poll_requests,
+            state: ConsumerState {
+                service: S::NAME,
+                db,
+                intake: Arc::new(intake),
+            },
+            service: PhantomData,
         })
     }
 
@@ -128,59 +121,27 @@ impl ConsumerService {
         &self.state
     }
 
-    /// Serves `pages` (plus `/health`, `/poll` and `/style.css`) and consumes with `handler`
-    /// until `shutdown` is cancelled. If either stops on its own, the other is stopped too.
-    pub async fn run_until(
-        mut self,
-        pages: Router<ConsumerState>,
-        handler: Arc<dyn OrderEventHandler>,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let intake = match (&self.transport, &self.state.intake) {
-            (ConsumerTransport::Kafka(settings), Intake::Kafka { status, .. }) => {
-                let (settings, status, shutdown) =
-                    (settings.clone(), Arc::clone(status), shutdown.clone());
-                let parking = Arc::new(DatabaseParkingLot {
-                    db: self.state.db.clone(),
-                });
-                tokio::spawn(async move {
-                    let result =
-                        run_consumer(settings, handler, parking, status, shutdown.clone()).await;
-                    shutdown.cancel();
-                    result.context("the Kafka consumer failed")
-                })
-            }
-            (ConsumerTransport::Feed(settings), Intake::Feed { status, .. }) => {
-                let checkpoints = Arc::new(DatabaseCheckpoints {
-                    db: self.state.db.clone(),
-                });
-                let poller =
-                    Poller::new(settings.clone(), handler, checkpoints, Arc::clone(status))
-                        .context("cannot create the feed poller's HTTP client")?;
-                let requests = self
-                    .poll_requests
-                    .take()
-                    .expect("built with the feed transport");
-                let shutdown = shutdown.clone();
-                tokio::spawn(async move {
-                    poller.run(requests, shutdown).await;
-                    Ok(())
-                })
-            }
-            _ => unreachable!("state and transport are built together"),
-        };
+    /// Serves the service's pages (plus `/health`, `/parked`, `/poll` and `/style.css`) and
+    /// consumes until `shutdown` is cancelled. If either stops on its own, the other is stopped
+    /// too.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let handler = Arc::new(Self::handler(self.state.db.clone()));
         // Whatever ends the intake, an error or a panic, ends the service too: a consumer service
         // that no longer consumes must not look healthy. (`up` restarts it.)
         let intake = {
-            let shutdown = shutdown.clone();
+            let (intake, db, shutdown) = (
+                Arc::clone(&self.state.intake),
+                self.state.db.clone(),
+                shutdown.clone(),
+            );
             tokio::spawn(async move {
-                let outcome = intake.await;
+                let outcome = intake.run(handler, db, shutdown.clone()).await;
                 shutdown.cancel();
                 outcome
             })
         };
         let db = self.state.db.clone();
-        let router = pages
+        let router = S::pages()
             .merge(health::router())
             .merge(poll::router())
             .merge(parking::router())
@@ -189,10 +150,7 @@ impl ConsumerService {
         let served =
             orderflow_web::serve(self.listener, router, shutdown.clone().cancelled_owned()).await;
         shutdown.cancel();
-        let consumed = intake
-            .await
-            .context("the intake's supervisor panicked")?
-            .context("the consumer panicked")?;
+        let consumed = intake.await.context("the consumer panicked")?;
         db.close().await;
         served?;
         consumed

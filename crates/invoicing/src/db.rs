@@ -1,20 +1,12 @@
-//! The invoicing service's queries: storing an invoice once, listing and showing invoices.
+//! The invoicing service's queries for its pages: listing and showing invoices.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use anyhow::Context;
-use orderflow_consumer::advance_checkpoint;
-use orderflow_events::{Address, EpochMillis, OrderLine, OrderPlaced, Price};
-use orderflow_storage::{Database, params};
-use orderflow_transport::{Applied, Checkpoint};
+use orderflow_events::{Address, EpochMillis, Price};
+use orderflow_storage::Database;
 use serde::Serialize;
 use sqlx::Row;
-
-/// Invoices inserted per statement (11 parameters each).
-const ORDERS_PER_STATEMENT: usize = 500;
-
-/// Lines inserted per statement.
-const LINES_PER_STATEMENT: usize = 1000;
 
 /// How many invoices the list page shows at most, newest first.
 pub const LIST_LIMIT: i64 = 500;
@@ -71,108 +63,6 @@ impl InvoiceLine {
     pub fn total_price(&self) -> Price {
         self.price.checked_mul(self.count).unwrap_or(Price::ZERO)
     }
-}
-
-/// Stores the invoices for `orders` (in order, with their totals) in one transaction, and moves
-/// the feed checkpoint, if any, in the same one. An invoice whose id exists (or came earlier in
-/// `orders`) is left as it is: the first copy wins, answered `AlreadyPresent`.
-pub async fn store_invoices(
-    db: &Database,
-    orders: &[(&OrderPlaced, Price)],
-    checkpoint: Option<&Checkpoint>,
-) -> Result<Vec<Applied>, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    if let Some(checkpoint) = checkpoint
-        && !advance_checkpoint(&mut tx, checkpoint).await?
-    {
-        tx.rollback().await?;
-        return Ok(vec![Applied::CheckpointMoved; orders.len()]);
-    }
-    let received_ms = EpochMillis::now().0;
-    let mut inserted = HashSet::new();
-    for chunk in orders.chunks(ORDERS_PER_STATEMENT) {
-        let insert = format!(
-            "INSERT INTO invoice (id, customer_id, customer_name, customer_firstname, customer_email, \
-             updated_ms, street, zip, city, total_amount, received_ms) VALUES {} \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-            params::value_rows(chunk.len(), 11)
-        );
-        let mut query = sqlx::query(&insert);
-        for (order, total) in chunk {
-            let (customer, address) = (&order.customer, &order.billing_address);
-            query = query
-                .bind(order.id)
-                .bind(customer.customer_id)
-                .bind(&customer.name)
-                .bind(&customer.firstname)
-                .bind(&customer.email)
-                .bind(order.updated.0)
-                .bind(&address.street)
-                .bind(&address.zip)
-                .bind(&address.city)
-                .bind(total.to_string())
-                .bind(received_ms);
-        }
-        for row in query.fetch_all(&mut *tx).await? {
-            inserted.insert(row.try_get::<i64, _>("id")?);
-        }
-    }
-    let answers = first_copies(orders, &inserted);
-    // The lines of the invoices stored now, in chunks: PostgreSQL takes at most 65,535
-    // parameters per statement, and a record from elsewhere may have any number of lines.
-    let lines: Vec<(i64, usize, &OrderLine)> = orders
-        .iter()
-        .zip(&answers)
-        .filter(|(_, applied)| **applied == Applied::Created)
-        .flat_map(|((order, _), _)| {
-            order
-                .order_line
-                .iter()
-                .enumerate()
-                .map(move |(n, line)| (order.id, n, line))
-        })
-        .collect();
-    for chunk in lines.chunks(LINES_PER_STATEMENT) {
-        let insert = format!(
-            "INSERT INTO invoice_line (invoice_id, line_no, count, item_id, item_name, price) VALUES {}",
-            params::value_rows(chunk.len(), 6)
-        );
-        let mut query = sqlx::query(&insert);
-        for (id, line_no, line) in chunk {
-            query = query
-                .bind(*id)
-                .bind(*line_no as i64)
-                .bind(line.count)
-                .bind(line.item.item_id)
-                .bind(&line.item.name)
-                .bind(line.item.price.to_string());
-        }
-        query.execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    for ((order, _), applied) in orders.iter().zip(&answers) {
-        match applied {
-            Applied::Created => tracing::debug!(order_id = order.id, "Invoice stored."),
-            _ => tracing::info!("Invoice id {} already exists - ignored", order.id),
-        }
-    }
-    Ok(answers)
-}
-
-/// `Created` for each order whose id was inserted now, the first time it appears; the rest
-/// already existed.
-fn first_copies(orders: &[(&OrderPlaced, Price)], inserted: &HashSet<i64>) -> Vec<Applied> {
-    let mut answered = HashSet::new();
-    orders
-        .iter()
-        .map(|(order, _)| {
-            if inserted.contains(&order.id) && answered.insert(order.id) {
-                Applied::Created
-            } else {
-                Applied::AlreadyPresent
-            }
-        })
-        .collect()
 }
 
 /// The newest invoices first, at most [`LIST_LIMIT`], and how many there are in all.

@@ -1,8 +1,30 @@
 #![doc = include_str!("../README.md")]
 
 pub mod db;
-pub mod handler;
+pub mod projection;
 pub mod routes;
-pub mod startup;
 
-pub use startup::{Application, default_settings};
+use orderflow_consumer::{ConsumerState, Service};
+use orderflow_storage::Migrations;
+
+/// The invoicing service: its copy of every order, to bill it.
+#[derive(Debug)]
+pub struct Invoicing;
+
+impl Service for Invoicing {
+    const NAME: &'static str = "invoicing";
+    /// Contract section 1.
+    const PORT: u16 = 8083;
+    const MIGRATIONS: Migrations = Migrations {
+        postgres: || sqlx::migrate!("./migrations/postgres"),
+        sqlite: || sqlx::migrate!("./migrations/sqlite"),
+    };
+    type Projection = projection::Invoices;
+
+    fn pages() -> axum::Router<ConsumerState> {
+        routes::router()
+    }
+}
+
+/// A built invoicing service; `Application::default_settings`, `build`, `run_until`.
+pub type Application = orderflow_consumer::Application<Invoicing>;

@@ -2,12 +2,15 @@ use orderflow_transport::error_chain;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures::FutureExt;
-use orderflow_events::OrderPlaced;
-use orderflow_transport::{Applied, HandleError, OrderEventHandler, ParkedEvent, ParkingLot};
+use orderflow_transport::{
+    Backoff, BoxError, Checkpoint, Content, Delivery, DeliveryStats, Incoming, OrderEventHandler,
+    ParkedEvent, ParkingLot, Positions, Stopped,
+};
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -48,9 +51,7 @@ pub struct ConsumerStatus {
     assigned: Mutex<BTreeSet<i32>>,
     /// Records behind the end of each owned partition, from librdkafka's statistics (every 5 s).
     lag: Mutex<BTreeMap<i32, i64>>,
-    applied: AtomicU64,
-    duplicates: AtomicU64,
-    parked: AtomicU64,
+    delivery: Arc<DeliveryStats>,
     waiting_for_topic: AtomicBool,
 }
 
@@ -71,19 +72,9 @@ impl ConsumerStatus {
         self.lag.lock().expect("status lock").clone()
     }
 
-    /// Records whose effect was stored by this member.
-    pub fn applied(&self) -> u64 {
-        self.applied.load(Ordering::Relaxed)
-    }
-
-    /// Records that were already applied before (redeliveries, duplicates).
-    pub fn duplicates(&self) -> u64 {
-        self.duplicates.load(Ordering::Relaxed)
-    }
-
-    /// Records parked on the dead-letter topic.
-    pub fn parked(&self) -> u64 {
-        self.parked.load(Ordering::Relaxed)
+    /// What this member applied, found applied, and parked.
+    pub fn delivery(&self) -> &Arc<DeliveryStats> {
+        &self.delivery
     }
 
     /// Whether the subscribed topic does not exist (yet).
@@ -108,7 +99,7 @@ pub async fn run_consumer(
 ) -> Result<(), KafkaError> {
     let dead_letters = DeadLetters::new(&settings.kafka, &settings.group_id)?;
     let member = Member {
-        handler,
+        delivery: Delivery::new(handler, Arc::clone(status.delivery())),
         parking,
         status,
         dead_letters,
@@ -222,10 +213,10 @@ impl Member {
                         .store(false, Ordering::Relaxed);
                     // Whatever else has arrived goes into the same batch: one transaction for many
                     // records is what lets a consumer keep up.
-                    let mut batch = vec![message];
+                    let mut batch = vec![Record::new(message)];
                     while batch.len() < MAX_BATCH {
                         match consumer.recv().now_or_never() {
-                            Some(Ok(message)) => batch.push(message),
+                            Some(Ok(message)) => batch.push(Record::new(message)),
                             Some(Err(error)) => {
                                 tracing::debug!(%error, "Consumer error while batching.");
                                 break;
@@ -234,8 +225,8 @@ impl Member {
                         }
                     }
                     let done = member.process_batch(&batch).await;
-                    for message in &batch[..done] {
-                        if let Err(error) = consumer.store_offset_from_message(message) {
+                    for record in &batch[..done] {
+                        if let Err(error) = consumer.store_offset_from_message(&record.message) {
                             // The partition was revoked meanwhile; its new owner sees the record
                             // again, and the handler's idempotence absorbs the repetition.
                             tracing::debug!(%error, "Offset not stored.");
@@ -271,17 +262,11 @@ impl Member {
 /// The most records applied in one batch (one database transaction).
 const MAX_BATCH: usize = 256;
 
-/// Whether the consumer may move past a record.
-#[derive(Debug, PartialEq, Eq)]
-enum Outcome {
-    /// Applied, found already applied, or parked: store its offset.
-    Done,
-    /// Shutdown came while the record was still failing: leave its offset alone.
-    Interrupted,
-}
+/// Transient failures are retried on the same records after 100 ms, doubling up to 10 s.
+const RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
 
 struct Member {
-    handler: Arc<dyn OrderEventHandler>,
+    delivery: Delivery,
     /// The service's list of parked events (its UI, `orderflow replay`).
     parking: Arc<dyn ParkingLot>,
     status: Arc<ConsumerStatus>,
@@ -289,125 +274,102 @@ struct Member {
     shutdown: CancellationToken,
 }
 
-impl Member {
-    /// Applies `messages` (in partition order) and returns how many of them, from the first, are
-    /// done (applied, found applied, or parked); fewer than all only when shutdown interrupted.
-    async fn process_batch(&self, messages: &[BorrowedMessage<'_>]) -> usize {
-        if messages.len() == 1 {
-            return usize::from(self.process(&messages[0]).await == Outcome::Done);
-        }
-        let mut orders = Vec::with_capacity(messages.len());
-        for message in messages {
-            match OrderPlaced::from_json(message.payload().unwrap_or_default()) {
-                Ok(order) => orders.push(order),
-                // Not all readable: the one-by-one path parks the unreadable ones in place.
-                Err(_) => return self.process_one_by_one(messages).await,
-            }
-        }
-        let mut backoff = Backoff::new();
-        loop {
-            match self.handler.handle_batch(&orders, None).await {
-                Ok(applied) => {
-                    for outcome in applied {
-                        match outcome {
-                            Applied::Created => self.status.applied.fetch_add(1, Ordering::Relaxed),
-                            Applied::AlreadyPresent | Applied::CheckpointMoved => {
-                                self.status.duplicates.fetch_add(1, Ordering::Relaxed)
-                            }
-                        };
-                    }
-                    return messages.len();
-                }
-                Err(HandleError::Transient(error)) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!(records = orders.len(), error = %error, retry_in = ?delay, "Batch could not be applied yet; retrying.");
-                    if !self.sleep(delay).await {
-                        return 0;
-                    }
-                }
-                // One of them is unacceptable: find it by applying them one by one.
-                Err(_) => return self.process_one_by_one(messages).await,
-            }
+/// A record and what it holds.
+struct Record<'a> {
+    message: BorrowedMessage<'a>,
+    content: Content,
+    /// `order/3@17`.
+    source: String,
+}
+
+impl<'a> Record<'a> {
+    fn new(message: BorrowedMessage<'a>) -> Self {
+        let content = Content::from_json(message.payload().unwrap_or_default());
+        let source = format!(
+            "{}/{}@{}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        );
+        Record {
+            message,
+            content,
+            source,
         }
     }
+}
 
-    async fn process_one_by_one(&self, messages: &[BorrowedMessage<'_>]) -> usize {
-        for (done, message) in messages.iter().enumerate() {
-            if self.process(message).await == Outcome::Interrupted {
-                return done;
-            }
-        }
-        messages.len()
+impl Incoming for Record<'_> {
+    fn content(&self) -> &Content {
+        &self.content
     }
 
-    async fn process(&self, message: &BorrowedMessage<'_>) -> Outcome {
-        let (partition, offset) = (message.partition(), message.offset());
-        let order = match OrderPlaced::from_json(message.payload().unwrap_or_default()) {
-            Ok(order) => order,
-            Err(error) => return self.park(message, &error.to_string()).await,
+    fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Kafka keeps positions itself: an offset is stored once its record is done, so the handler
+/// moves no checkpoint; a record is passed by parking it on the dead-letter topic.
+#[async_trait]
+impl<'a> Positions<Record<'a>> for Member {
+    fn checkpoint(&self, _records: &[Record<'a>]) -> Option<Checkpoint> {
+        None
+    }
+
+    fn advanced(&self, _last: &Record<'a>) {}
+
+    async fn pass(&self, record: &Record<'a>, parked: Option<&str>) -> Result<bool, BoxError> {
+        let Some(reason) = parked else {
+            return Ok(true);
         };
-        let mut backoff = Backoff::new();
-        loop {
-            match self.handler.handle(&order, None).await {
-                Ok(Applied::Created) => {
-                    self.status.applied.fetch_add(1, Ordering::Relaxed);
-                    return Outcome::Done;
-                }
-                Ok(Applied::AlreadyPresent | Applied::CheckpointMoved) => {
-                    self.status.duplicates.fetch_add(1, Ordering::Relaxed);
-                    return Outcome::Done;
-                }
-                Err(HandleError::Transient(error)) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!(
-                        order_id = order.id, partition, offset, error = %error, retry_in = ?delay,
-                        "Order could not be applied yet; retrying."
-                    );
-                    if !self.sleep(delay).await {
-                        return Outcome::Interrupted;
-                    }
-                }
-                Err(error) => {
-                    let reason = error_chain(&error);
-                    return self.park(message, &reason).await;
-                }
-            }
+        let message = &record.message;
+        self.dead_letters.park(message, reason).await?;
+        let payload = message.payload().map(String::from_utf8_lossy);
+        let event = ParkedEvent {
+            stream: message.topic(),
+            position: Some(message.offset()),
+            source: &record.source,
+            payload: payload.as_deref(),
+            error: reason,
+        };
+        // The dead-letter topic has it; the service's own list is for its UI and replay.
+        if let Err(error) = self.parking.park(&event).await {
+            tracing::warn!(source = %record.source, %error, "Parked record not listed in the service's database.");
         }
+        Ok(true)
     }
+}
 
-    /// Parks the record on the dead-letter topic, retrying until the broker took it.
-    async fn park(&self, message: &BorrowedMessage<'_>, reason: &str) -> Outcome {
-        let (partition, offset) = (message.partition(), message.offset());
-        tracing::error!(partition, offset, error = %reason, "Record cannot be applied; parking it on the dead-letter topic.");
-        let mut backoff = Backoff::new();
-        loop {
-            match self.dead_letters.park(message, reason).await {
-                Ok(()) => {
-                    self.status.parked.fetch_add(1, Ordering::Relaxed);
-                    let source = format!("{}/{partition}@{offset}", message.topic());
-                    let payload = message.payload().map(String::from_utf8_lossy);
-                    let event = ParkedEvent {
-                        stream: message.topic(),
-                        position: Some(offset),
-                        source: &source,
-                        payload: payload.as_deref(),
-                        error: reason,
-                    };
-                    // The dead-letter topic has it; the service's own list is for its UI and replay.
-                    if let Err(error) = self.parking.park(&event).await {
-                        tracing::warn!(partition, offset, %error, "Parked record not listed in the service's database.");
-                    }
-                    return Outcome::Done;
-                }
-                Err(error) => {
-                    let delay = backoff.next_delay();
-                    tracing::warn!(partition, offset, %error, retry_in = ?delay, "Record could not be parked yet; retrying.");
-                    if !self.sleep(delay).await {
-                        return Outcome::Interrupted;
-                    }
-                }
+impl Member {
+    /// Applies `records` (in partition order) and returns how many of them, from the first, are
+    /// done (applied, found applied, or parked): all of them, unless shutdown came while one was
+    /// still failing. Transient failures are retried on the same records.
+    async fn process_batch(&self, records: &[Record<'_>]) -> usize {
+        let mut done = 0;
+        let mut backoff = RETRY;
+        while done < records.len() {
+            let progress = self.delivery.deliver(self, &records[done..]).await;
+            done += progress.done;
+            let error = match progress.stopped {
+                None => continue,
+                Some(Stopped::Transient(error)) => error_chain(&*error),
+                // No checkpoint is moved here; if a position ever "moved", retry the same way.
+                Some(Stopped::PositionMoved) => "the position moved".to_owned(),
+            };
+            if progress.done > 0 {
+                backoff.reset();
+            }
+            let delay = backoff.next_delay();
+            tracing::warn!(
+                source = records[done].source(), records = records.len() - done, %error, retry_in = ?delay,
+                "Records could not be applied (or parked) yet; retrying."
+            );
+            if !self.sleep(delay).await {
+                break;
             }
         }
+        done
     }
 
     /// Waits `delay`; `false` when shutdown came first.
@@ -416,21 +378,6 @@ impl Member {
             _ = self.shutdown.cancelled() => false,
             _ = tokio::time::sleep(delay) => true,
         }
-    }
-}
-
-/// Exponential backoff from 100 ms to 10 s.
-struct Backoff(Duration);
-
-impl Backoff {
-    fn new() -> Self {
-        Backoff(Duration::from_millis(100))
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        let delay = self.0;
-        self.0 = (self.0 * 2).min(Duration::from_secs(10));
-        delay
     }
 }
 

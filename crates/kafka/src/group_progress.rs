@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderflow_transport::Backoff;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
@@ -121,8 +122,9 @@ impl GroupProgress {
 /// and says when partitions are left unattended. Kept across rejoins, so that a rejoin that did
 /// not help makes the next look wait twice as long.
 pub(crate) struct IdleWatch {
-    every: Duration,
-    strikes: u32,
+    /// The time between looks: two session timeouts, doubled by every rejoin that did not
+    /// help, up to eight times that.
+    every: Backoff,
     progress: Option<GroupProgress>,
     idle_since: Option<Instant>,
     last_look: Option<(Instant, Snapshot)>,
@@ -132,8 +134,7 @@ impl IdleWatch {
     /// Looks every `every` (two session timeouts: long enough for a rebalance to finish).
     pub(crate) fn new(every: Duration) -> Self {
         IdleWatch {
-            every,
-            strikes: 0,
+            every: Backoff::new(every, every.saturating_mul(8)),
             progress: None,
             idle_since: None,
             last_look: None,
@@ -142,7 +143,7 @@ impl IdleWatch {
 
     /// The member has partitions: nothing to watch, and rejoining helped if it was needed.
     pub(crate) fn busy(&mut self) {
-        self.strikes = 0;
+        self.every.reset();
         self.idle_since = None;
         self.last_look = None;
     }
@@ -151,7 +152,7 @@ impl IdleWatch {
     /// look again and there are any.
     pub(crate) async fn idle(&mut self, settings: &ConsumerSettings) -> Option<Vec<i32>> {
         let now = Instant::now();
-        let every = self.every * 2u32.pow(self.strikes.min(3));
+        let every = self.every.peek();
         let since = *self.idle_since.get_or_insert(now);
         let due = match &self.last_look {
             Some((at, _)) => now.duration_since(*at) >= every,
@@ -185,7 +186,7 @@ impl IdleWatch {
         if found.is_empty() {
             return None;
         }
-        self.strikes += 1;
+        self.every.next_delay();
         self.idle_since = None;
         self.last_look = None;
         Some(found)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use orderflow_transport::Backoff;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::watch;
@@ -43,7 +44,8 @@ pub(crate) async fn supervise(
     pid: watch::Sender<Option<u32>>,
     stop: CancellationToken,
 ) {
-    let mut failures_in_a_row = 0u32;
+    // Fails again and again soon after starting: back off, from the restart delay up to 30 s.
+    let mut backoff = restart_delay.map(|first| Backoff::new(first, Duration::from_secs(30)));
     let mut restarted = false;
     loop {
         let started = tokio::time::Instant::now();
@@ -75,17 +77,14 @@ pub(crate) async fn supervise(
         };
         let _ = pid.send(None);
         logs.say(&format!("{} exited: {}", spec.name, describe(status)));
-        let Some(base_delay) = restart_delay else {
+        let Some(backoff) = backoff.as_mut() else {
             return;
         };
-        // Fails again and again soon after starting: back off, up to 30 s.
-        failures_in_a_row = if started.elapsed() < Duration::from_secs(60) {
-            failures_in_a_row + 1
-        } else {
-            1
-        };
-        let delay = (base_delay * 2u32.pow(failures_in_a_row.saturating_sub(1).min(4)))
-            .min(Duration::from_secs(30));
+        // A child that ran for a minute failed anew, not again.
+        if started.elapsed() >= Duration::from_secs(60) {
+            backoff.reset();
+        }
+        let delay = backoff.next_delay();
         logs.say(&format!(
             "{} restarts in {} s (Ctrl-C stops everything)",
             spec.name,

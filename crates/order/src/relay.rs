@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use orderflow_storage::{Backend, Database, params};
-use orderflow_transport::{OutgoingEvent, PublishError, Publisher};
+use orderflow_transport::{Backoff, OutgoingEvent, PublishError, Publisher};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -77,16 +77,17 @@ impl OutboxRelay {
     /// Publishes until `shutdown`. Failures are logged and retried with backoff; they never end
     /// the loop, because the events wait safely in the table.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut failures = 0u32;
+        // 400 ms after the first failure, doubling up to 6.4 s.
+        let mut backoff = Backoff::new(Duration::from_millis(400), Duration::from_millis(6400));
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
             let delay = match self.relay_batch().await {
                 Ok(published) => {
-                    if failures > 0 {
+                    if backoff.failures() > 0 {
                         tracing::info!(published, "Publishing resumed.");
-                        failures = 0;
+                        backoff.reset();
                     }
                     if published as i64 == self.settings.batch_size {
                         continue; // more are waiting
@@ -98,8 +99,8 @@ impl OutboxRelay {
                     }
                 }
                 Err(error) => {
-                    failures += 1;
-                    let delay = Duration::from_millis(200 * 2u64.pow(failures.min(5)));
+                    let delay = backoff.next_delay();
+                    let failures = backoff.failures();
                     // Warn on the first failure of an outage, then only now and then.
                     if failures == 1 || failures.is_multiple_of(10) {
                         tracing::warn!(error = format!("{error:#}"), failures, retry_in = ?delay,

@@ -14,13 +14,10 @@ use crate::relay::OutboxRelay;
 use crate::routes;
 use crate::state::AppState;
 
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 /// The order service's migrations, for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
-    postgres: &POSTGRES_MIGRATIONS,
-    sqlite: &SQLITE_MIGRATIONS,
+    postgres: || sqlx::migrate!("./migrations/postgres"),
+    sqlite: || sqlx::migrate!("./migrations/sqlite"),
 };
 
 /// A built order service: database migrated, port bound, relay ready. `run_until` runs it.
@@ -37,7 +34,7 @@ impl Application {
         if let OrderTransport::Kafka(kafka) = &settings.transport {
             kafka.validate()?;
         }
-        let db = Database::connect(&settings.database, MIGRATIONS).await?;
+        let db = Database::connect(&settings.database, &[MIGRATIONS]).await?;
         let (publisher, broker): (Option<Arc<dyn Publisher>>, _) = match &settings.transport {
             OrderTransport::Kafka(kafka) => (
                 Some(Arc::new(KafkaPublisher::new(kafka.clone()))),

@@ -291,18 +291,10 @@ impl Cli {
                     .await
             }
             Command::Shipping(args) => {
-                let settings = consumer_settings(args, orderflow_shipping::default_settings)?;
-                orderflow_shipping::Application::build(settings)
-                    .await?
-                    .run_until(shutdown)
-                    .await
+                run_consumer::<orderflow_shipping::Shipping>(args, shutdown).await
             }
             Command::Invoicing(args) => {
-                let settings = consumer_settings(args, orderflow_invoicing::default_settings)?;
-                orderflow_invoicing::Application::build(settings)
-                    .await?
-                    .run_until(shutdown)
-                    .await
+                run_consumer::<orderflow_invoicing::Invoicing>(args, shutdown).await
             }
             Command::FrontDoor(args) => front_door(args, shutdown).await,
             Command::Broker(args) => broker(args, shutdown).await,
@@ -413,6 +405,15 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
     orderflow_tools::load::run_and_print(settings, args.json).await
 }
 
+/// Applies service `S`'s parked events again.
+async fn replay_service<S: orderflow_consumer::Service>(
+    settings: &orderflow_storage::DatabaseSettings,
+) -> anyhow::Result<orderflow_consumer::ReplayReport> {
+    let db = orderflow_consumer::Application::<S>::connect_database(settings).await?;
+    let handler = orderflow_consumer::Application::<S>::handler(db.clone());
+    orderflow_consumer::replay_parked(&db, &handler).await
+}
+
 async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let url = args.database_url.clone().unwrap_or_else(|| {
         format!(
@@ -422,32 +423,10 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     });
     let schema = args.schema.clone().unwrap_or_else(|| args.service.clone());
     let settings = orderflow_storage::DatabaseSettings::new(url, schema);
-    let (db, handler): (_, Box<dyn orderflow_transport::OrderEventHandler>) =
-        match args.service.as_str() {
-            "shipping" => {
-                let db = orderflow_storage::Database::connect(
-                    &settings,
-                    orderflow_shipping::startup::MIGRATIONS,
-                )
-                .await?;
-                (
-                    db.clone(),
-                    Box::new(orderflow_shipping::handler::ShipmentProjector { db }),
-                )
-            }
-            _ => {
-                let db = orderflow_storage::Database::connect(
-                    &settings,
-                    orderflow_invoicing::startup::MIGRATIONS,
-                )
-                .await?;
-                (
-                    db.clone(),
-                    Box::new(orderflow_invoicing::handler::InvoiceProjector { db }),
-                )
-            }
-        };
-    let report = orderflow_consumer::replay_parked(&db, handler.as_ref()).await?;
+    let report = match args.service.as_str() {
+        "shipping" => replay_service::<orderflow_shipping::Shipping>(&settings).await?,
+        _ => replay_service::<orderflow_invoicing::Invoicing>(&settings).await?,
+    };
     println!(
         "{}: {} parked events applied and removed, {} still failing",
         args.service,
@@ -540,12 +519,20 @@ fn order_settings(args: OrderArgs) -> anyhow::Result<orderflow_order::Settings> 
     Ok(settings)
 }
 
-fn consumer_settings(
+/// Runs consumer service `S` (shipping, invoicing) until `shutdown`.
+async fn run_consumer<S: orderflow_consumer::Service>(
     args: ConsumerArgs,
-    defaults: fn(
-        String,
-        orderflow_consumer::Transport,
-    ) -> orderflow_consumer::ConsumerServiceSettings,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let settings = consumer_settings::<S>(args)?;
+    orderflow_consumer::Application::<S>::build(settings)
+        .await?
+        .run_until(shutdown)
+        .await
+}
+
+fn consumer_settings<S: orderflow_consumer::Service>(
+    args: ConsumerArgs,
 ) -> anyhow::Result<orderflow_consumer::ConsumerServiceSettings> {
     let service = args.service;
     let transport = match service.transport {
@@ -565,7 +552,8 @@ fn consumer_settings(
             orderflow_consumer::Transport::Feed(poller)
         }
     };
-    let mut settings = defaults(String::new(), transport);
+    let mut settings =
+        orderflow_consumer::Application::<S>::default_settings(String::new(), transport);
     let name = settings.database.schema.clone();
     settings.database.url = service.database_url(&name);
     settings.bind = service.bind;
@@ -575,15 +563,13 @@ fn consumer_settings(
     if let Some(schema) = service.schema {
         settings.database.schema = schema;
     }
-    if let orderflow_consumer::ConsumerTransport::Kafka(kafka) = &mut settings.transport {
-        if let Some(group) = args.group {
-            kafka.group_id = group;
-        }
-        anyhow::ensure!(
-            args.session_timeout_secs >= 1,
-            "--session-timeout-secs must be at least 1"
-        );
-        kafka.session_timeout = Duration::from_secs(args.session_timeout_secs);
+    if let Some(group) = args.group {
+        settings.group = group;
     }
+    anyhow::ensure!(
+        args.session_timeout_secs >= 1,
+        "--session-timeout-secs must be at least 1"
+    );
+    settings.session_timeout = Duration::from_secs(args.session_timeout_secs);
     Ok(settings)
 }

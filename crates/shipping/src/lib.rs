@@ -1,8 +1,30 @@
 #![doc = include_str!("../README.md")]
 
 pub mod db;
-pub mod handler;
+pub mod projection;
 pub mod routes;
-pub mod startup;
 
-pub use startup::{Application, default_settings};
+use orderflow_consumer::{ConsumerState, Service};
+use orderflow_storage::Migrations;
+
+/// The shipping service: its copy of every order, to ship it.
+#[derive(Debug)]
+pub struct Shipping;
+
+impl Service for Shipping {
+    const NAME: &'static str = "shipping";
+    /// Contract section 1.
+    const PORT: u16 = 8082;
+    const MIGRATIONS: Migrations = Migrations {
+        postgres: || sqlx::migrate!("./migrations/postgres"),
+        sqlite: || sqlx::migrate!("./migrations/sqlite"),
+    };
+    type Projection = projection::Shipments;
+
+    fn pages() -> axum::Router<ConsumerState> {
+        routes::router()
+    }
+}
+
+/// A built shipping service; `Application::default_settings`, `build`, `run_until`.
+pub type Application = orderflow_consumer::Application<Shipping>;

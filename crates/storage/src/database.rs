@@ -64,11 +64,45 @@ impl Backend {
     }
 }
 
-/// A service's migrations for each backend, embedded with `sqlx::migrate!`.
+/// One crate's migrations for each backend, embedded with `sqlx::migrate!`:
+/// `Migrations { postgres: || sqlx::migrate!("./migrations/postgres"), sqlite: || ... }`.
+///
+/// A service's schema holds the tables of several crates (a consumer service's own, and
+/// orderflow-consumer's positions and parked events), so `Database::connect` applies several
+/// sets, each owned by the crate whose tables they are. They share sqlx's one table of applied
+/// versions, so their version numbers must not overlap (services count from 1, orderflow-consumer
+/// from 1001), and each set ignores the versions the others applied.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
-    pub postgres: &'static Migrator,
-    pub sqlite: &'static Migrator,
+    pub postgres: fn() -> Migrator,
+    pub sqlite: fn() -> Migrator,
+}
+
+impl Migrations {
+    fn for_backend(&self, backend: Backend) -> Migrator {
+        let mut migrator = match backend {
+            Backend::Postgres => (self.postgres)(),
+            Backend::Sqlite => (self.sqlite)(),
+        };
+        migrator.set_ignore_missing(true);
+        migrator
+    }
+}
+
+/// The sets, with their versions checked not to overlap.
+fn migrators(sets: &[Migrations], backend: Backend) -> anyhow::Result<Vec<Migrator>> {
+    let migrators: Vec<Migrator> = sets.iter().map(|set| set.for_backend(backend)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for migration in migrators.iter().flat_map(|m| m.iter()) {
+        if !seen.insert(migration.version) {
+            bail!(
+                "two sets of migrations use version {} ({}): give each crate its own range",
+                migration.version,
+                migration.description
+            );
+        }
+    }
+    Ok(migrators)
 }
 
 /// A migrated connection pool for one service.
@@ -80,10 +114,11 @@ pub struct Database {
 
 impl Database {
     /// Connects (retrying until `connect_timeout`, so that services can start before their
-    /// database), creates the service's schema when missing, and applies its migrations.
+    /// database), creates the service's schema when missing, and applies each set of
+    /// migrations, in order.
     pub async fn connect(
         settings: &DatabaseSettings,
-        migrations: Migrations,
+        migrations: &[Migrations],
     ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(&settings.url)?;
@@ -138,27 +173,8 @@ impl Database {
             .await
             .with_context(|| format!("cannot connect to the database at {shown_url}"))?;
 
-        let migrator = match backend {
-            Backend::Postgres => migrations.postgres,
-            Backend::Sqlite => migrations.sqlite,
-        };
-        // PostgreSQL serializes migrators with an advisory lock. SQLite has none, so two processes
-        // opening one file at once (two shipping instances) can both try a migration; the loser's
-        // transaction rolls back, and on a retry it finds the migration applied.
-        let mut attempt = 0;
-        loop {
-            match migrator.run(&pool).await {
-                Ok(()) => break,
-                Err(error) if backend == Backend::Sqlite && attempt < 10 => {
-                    attempt += 1;
-                    tracing::debug!(%error, attempt, "Migration raced another process; retrying.");
-                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                }
-                Err(error) => {
-                    return Err(error)
-                        .with_context(|| format!("cannot apply migrations to {shown_url}"));
-                }
-            }
+        for migrator in migrators(migrations, backend)? {
+            apply(&pool, &migrator, backend, &shown_url).await?;
         }
         tracing::info!(url = %shown_url, schema = %settings.schema, "Database ready.");
         Ok(Database { pool, backend })
@@ -241,6 +257,34 @@ fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
     {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create the data folder {}", folder.display()))?;
+    }
+    Ok(())
+}
+
+/// Applies one set of migrations.
+async fn apply(
+    pool: &AnyPool,
+    migrator: &Migrator,
+    backend: Backend,
+    shown_url: &str,
+) -> anyhow::Result<()> {
+    // PostgreSQL serializes migrators with an advisory lock. SQLite has none, so two processes
+    // opening one file at once (two shipping instances) can both try a migration; the loser's
+    // transaction rolls back, and on a retry it finds the migration applied.
+    let mut attempt = 0;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => break,
+            Err(error) if backend == Backend::Sqlite && attempt < 10 => {
+                attempt += 1;
+                tracing::debug!(%error, attempt, "Migration raced another process; retrying.");
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("cannot apply migrations to {shown_url}"));
+            }
+        }
     }
     Ok(())
 }

@@ -17,6 +17,41 @@ pub fn value_rows(rows: usize, columns: usize) -> String {
     text
 }
 
+/// A statement being built for the `Any` driver.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Parameters per statement at most: PostgreSQL takes 65,535, SQLite 32,766; a record from
+/// elsewhere may have any number of lines.
+const MAX_PARAMETERS: usize = 30_000;
+
+/// Inserts `rows` with as few statements as the parameter limits allow: `{head} VALUES (...),
+/// (...) {tail}`, each row's `columns` values bound by `bind`. Returns what the statements
+/// returned (with a `RETURNING` tail).
+pub async fn insert_rows<T, F>(
+    connection: &mut sqlx::AnyConnection,
+    head: &str,
+    columns: usize,
+    tail: &str,
+    rows: &[T],
+    bind: F,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error>
+where
+    T: Sync,
+    F: for<'q> Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+{
+    let per_statement = (MAX_PARAMETERS / columns.max(1)).clamp(1, 1000);
+    let mut returned = Vec::new();
+    for chunk in rows.chunks(per_statement) {
+        let statement = format!("{head} VALUES {} {tail}", value_rows(chunk.len(), columns));
+        let mut query = sqlx::query(&statement);
+        for row in chunk {
+            query = bind(query, row);
+        }
+        returned.extend(query.fetch_all(&mut *connection).await?);
+    }
+    Ok(returned)
+}
+
 /// `$first, $first+1, ...`, `count` of them.
 pub fn list(first: usize, count: usize) -> String {
     (first..first + count)

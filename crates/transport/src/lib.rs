@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod backoff;
+mod delivery;
 mod handler;
 mod parking;
 mod publisher;
 
+pub use backoff::Backoff;
+pub use delivery::{Content, Delivery, DeliveryStats, Incoming, Positions, Progress, Stopped};
 pub use handler::{Applied, Checkpoint, HandleError, OrderEventHandler};
 pub use parking::{ParkedEvent, ParkingLot};
 pub use publisher::{OutgoingEvent, PublishError, Publisher};

@@ -132,7 +132,7 @@ impl TestSystem {
     ) -> RunningConsumer {
         let settings = self.consumer_settings(
             "shipping",
-            orderflow_shipping::default_settings(String::new(), transport),
+            orderflow_shipping::Application::default_settings(String::new(), transport),
         );
         let app = orderflow_shipping::Application::build(settings)
             .await
@@ -166,7 +166,7 @@ impl TestSystem {
     ) -> RunningConsumer {
         let settings = self.consumer_settings(
             "invoicing",
-            orderflow_invoicing::default_settings(String::new(), transport),
+            orderflow_invoicing::Application::default_settings(String::new(), transport),
         );
         let app = orderflow_invoicing::Application::build(settings)
             .await
@@ -194,10 +194,8 @@ impl TestSystem {
         settings.port = 0;
         settings.database.url = url;
         settings.database.schema = schema;
-        if let orderflow_consumer::ConsumerTransport::Kafka(kafka) = &mut settings.transport {
-            kafka.group_id = self.iso.group(service);
-            kafka.session_timeout = Duration::from_secs(6);
-        }
+        settings.group = self.iso.group(service);
+        settings.session_timeout = Duration::from_secs(6);
         settings
     }
 

@@ -38,8 +38,8 @@ async fn concurrent_writers_and_a_reader_every_order_arrives_exactly_once() {
         .map(|row| row.get("id"))
         .collect();
     assert_eq!(shipped, placed);
-    assert_eq!(shipping.state.feed_status().duplicates(), 0);
-    assert_eq!(shipping.state.feed_status().parked(), 0);
+    assert_eq!(shipping.state.delivery().duplicates(), 0);
+    assert_eq!(shipping.state.delivery().parked(), 0);
 }
 
 /// Two instances of one feed consumer poll the same feed: the stored position is moved with
@@ -65,7 +65,7 @@ async fn two_feed_pollers_of_one_service_apply_each_order_once() {
 
     // Assert
     wait_for_rows(&first.state.db, "shipment", 60).await;
-    let (a, b) = (first.state.feed_status(), second.state.feed_status());
+    let (a, b) = (first.state.delivery(), second.state.delivery());
     assert_eq!(
         a.applied() + b.applied(),
         60,

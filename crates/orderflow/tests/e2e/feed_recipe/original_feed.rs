@@ -53,7 +53,13 @@ async fn the_original_services_feed_is_read_and_its_order_applied() {
     assert!(invoice.contains("1764.0"), "{invoice}");
     // Read again and again (no positions in the original feed), applied once.
     orderflow_testkit::wait_until("a few more polls", DEADLINE, || async {
-        (shipping.state.feed_status().polls() > 5).then_some(())
+        (shipping
+            .state
+            .feed_status()
+            .expect("reads the feed")
+            .polls()
+            > 5)
+        .then_some(())
     })
     .await;
     assert_eq!(count(&shipping.state.db, "shipment").await, 1);

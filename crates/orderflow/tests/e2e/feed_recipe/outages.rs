@@ -20,8 +20,8 @@ async fn a_poller_restarted_half_way_resumes_from_its_position_without_duplicate
 
     // Assert: only the 8 new ones were applied by the new instance, none twice.
     wait_for_rows(&restarted.state.db, "shipment", 15).await;
-    assert_eq!(restarted.state.feed_status().applied(), 8);
-    assert_eq!(restarted.state.feed_status().duplicates(), 0);
+    assert_eq!(restarted.state.delivery().applied(), 8);
+    assert_eq!(restarted.state.delivery().duplicates(), 0);
     assert_eq!(count(&restarted.state.db, "shipment_line").await, 30);
 }
 
@@ -40,7 +40,7 @@ async fn orders_placed_before_order_goes_down_arrive_once_it_is_back() {
     // Act: shipping polls while order is down: the polls fail, nothing crashes.
     let shipping = system.start_shipping_via(feed(&feed_url)).await;
     orderflow_testkit::wait_until("failed polls", DEADLINE, || async {
-        let status = shipping.state.feed_status();
+        let status = shipping.state.feed_status().expect("reads the feed");
         (status.polls() >= 3 && !status.healthy()).then_some(())
     })
     .await;
@@ -59,5 +59,11 @@ async fn orders_placed_before_order_goes_down_arrive_once_it_is_back() {
 
     // Assert
     wait_for_rows(&shipping.state.db, "shipment", 3).await;
-    assert!(shipping.state.feed_status().healthy());
+    assert!(
+        shipping
+            .state
+            .feed_status()
+            .expect("reads the feed")
+            .healthy()
+    );
 }

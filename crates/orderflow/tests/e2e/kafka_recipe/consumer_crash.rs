@@ -50,17 +50,14 @@ async fn a_consumer_killed_after_processing_recreates_nothing_and_misses_nothing
     let log = std::env::temp_dir().join(format!("orderflow-{}-shipping.log", system.iso.tag));
     let mut shipping = spawn_shipping(&system, &log);
     let (database_url, schema) = system.env.database(&system.iso, "shipping");
-    let mut settings = orderflow_shipping::default_settings(
+    let mut settings = orderflow_shipping::Application::default_settings(
         database_url,
         orderflow_consumer::Transport::Kafka(system.kafka()),
     );
     settings.database.schema = schema;
-    let shipping_db = orderflow_storage::Database::connect(
-        &settings.database,
-        orderflow_shipping::startup::MIGRATIONS,
-    )
-    .await
-    .unwrap();
+    let shipping_db = orderflow_shipping::Application::connect_database(&settings.database)
+        .await
+        .unwrap();
     join_all((1..=30).map(|i| system.place_json_order(&order, i))).await;
     wait_for_rows(&shipping_db, "shipment", 30).await;
     let before = received_at(&shipping_db).await;

@@ -113,6 +113,6 @@ async fn a_second_record_with_the_same_id_and_other_data_changes_nothing() {
     );
     assert_eq!(count(&shipping.state.db, "shipment_line").await, 2);
     assert_eq!(count(&invoicing.state.db, "invoice_line").await, 2);
-    assert_eq!(shipping.state.kafka_status().duplicates(), 1);
-    assert_eq!(invoicing.state.kafka_status().duplicates(), 1);
+    assert_eq!(shipping.state.delivery().duplicates(), 1);
+    assert_eq!(invoicing.state.delivery().duplicates(), 1);
 }

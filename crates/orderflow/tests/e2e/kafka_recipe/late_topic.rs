@@ -14,6 +14,7 @@ async fn a_consumer_started_before_the_topic_exists_catches_up_once_it_exists() 
             shipping
                 .state
                 .kafka_status()
+                .expect("consumes from Kafka")
                 .waiting_for_topic()
                 .then_some(())
         },
@@ -31,6 +32,12 @@ async fn a_consumer_started_before_the_topic_exists_catches_up_once_it_exists() 
 
     // Assert
     wait_for_rows(&shipping.state.db, "shipment", 1).await;
-    assert!(!shipping.state.kafka_status().waiting_for_topic());
+    assert!(
+        !shipping
+            .state
+            .kafka_status()
+            .expect("consumes from Kafka")
+            .waiting_for_topic()
+    );
     shipping.stop().await;
 }

@@ -37,7 +37,7 @@ async fn poison_records_are_parked_and_the_partition_goes_on_and_replay_applies_
     // Assert: the good ones are there, the partition went past the bad ones.
     wait_for_rows(&shipping.state.db, "shipment", 2).await;
     orderflow_testkit::wait_until("3 parked records", DEADLINE, || async {
-        (shipping.state.kafka_status().parked() == 3).then_some(())
+        (shipping.state.delivery().parked() == 3).then_some(())
     })
     .await;
     let parked = kafka::read_all(

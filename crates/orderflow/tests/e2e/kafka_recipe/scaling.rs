@@ -19,8 +19,16 @@ async fn two_shipping_instances_split_the_partitions_and_every_order_is_shipped_
         DEADLINE,
         || async {
             let (a, b) = (
-                first.state.kafka_status().assigned_partitions(),
-                second.state.kafka_status().assigned_partitions(),
+                first
+                    .state
+                    .kafka_status()
+                    .expect("consumes from Kafka")
+                    .assigned_partitions(),
+                second
+                    .state
+                    .kafka_status()
+                    .expect("consumes from Kafka")
+                    .assigned_partitions(),
             );
             let union: BTreeSet<i32> = a.iter().chain(&b).copied().collect();
             (!a.is_empty() && !b.is_empty() && union == all && a.len() + b.len() == 5)
@@ -43,8 +51,8 @@ async fn two_shipping_instances_split_the_partitions_and_every_order_is_shipped_
     wait_for_rows(&invoicing.state.db, "invoice", 200).await;
     assert_eq!(count(&first.state.db, "shipment_line").await, 400);
     let (applied_first, applied_second) = (
-        first.state.kafka_status().applied(),
-        second.state.kafka_status().applied(),
+        first.state.delivery().applied(),
+        second.state.delivery().applied(),
     );
     assert_eq!(
         applied_first + applied_second,

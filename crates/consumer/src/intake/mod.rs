@@ -1,0 +1,99 @@
+//! How order events reach a consumer service: one variant per transport, each with how it is
+//! built, how it runs, and what it says on `/health`.
+
+mod feed;
+mod kafka;
+
+use std::sync::Arc;
+
+use orderflow_feed::PollerStatus;
+use orderflow_kafka::ConsumerStatus;
+use orderflow_storage::Database;
+use orderflow_transport::{DeliveryStats, OrderEventHandler};
+use tokio_util::sync::CancellationToken;
+
+pub use self::feed::FeedIntake;
+pub use self::kafka::KafkaIntake;
+use crate::ConsumerServiceSettings;
+
+/// How a consumer service is told to receive order events (the CLI's `--transport`).
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Kafka, as a member of the service's consumer group.
+    Kafka(orderflow_kafka::KafkaSettings),
+    /// Polling the order service's Atom feed.
+    Feed(orderflow_feed::PollerSettings),
+}
+
+/// The transport side of a running consumer service.
+#[derive(Debug)]
+pub enum Intake {
+    Kafka(KafkaIntake),
+    Feed(FeedIntake),
+}
+
+impl Intake {
+    /// Checks the settings and prepares what `/health` needs; consumes nothing yet.
+    pub(crate) fn build(
+        service: &'static str,
+        settings: &ConsumerServiceSettings,
+    ) -> anyhow::Result<Self> {
+        Ok(match &settings.transport {
+            Transport::Kafka(kafka) => Intake::Kafka(KafkaIntake::build(service, kafka, settings)?),
+            Transport::Feed(feed) => Intake::Feed(FeedIntake::build(feed)),
+        })
+    }
+
+    /// Consumes with `handler` until `shutdown`; an intake that ends by itself cancels it.
+    pub(crate) async fn run(
+        &self,
+        handler: Arc<dyn OrderEventHandler>,
+        db: Database,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        match self {
+            Intake::Kafka(kafka) => kafka.run(handler, db, shutdown).await,
+            Intake::Feed(feed) => feed.run(handler, db, shutdown).await,
+        }
+    }
+
+    /// Whether the transport answers, and what `/health` says of it.
+    pub(crate) async fn health(&self) -> (bool, serde_json::Value) {
+        match self {
+            Intake::Kafka(kafka) => kafka.health().await,
+            Intake::Feed(feed) => feed.health(),
+        }
+    }
+
+    /// What this instance applied, found applied and parked, whatever the transport.
+    pub fn delivery(&self) -> &Arc<DeliveryStats> {
+        match self {
+            Intake::Kafka(kafka) => kafka.status().delivery(),
+            Intake::Feed(feed) => feed.status().delivery(),
+        }
+    }
+
+    /// The Kafka member's status, when this instance consumes from Kafka.
+    pub fn kafka_status(&self) -> Option<&Arc<ConsumerStatus>> {
+        match self {
+            Intake::Kafka(kafka) => Some(kafka.status()),
+            Intake::Feed(_) => None,
+        }
+    }
+
+    /// The poller's status, when this instance reads the feed.
+    pub fn feed_status(&self) -> Option<&Arc<PollerStatus>> {
+        match self {
+            Intake::Feed(feed) => Some(feed.status()),
+            Intake::Kafka(_) => None,
+        }
+    }
+
+    /// The feed intake, which can be asked to poll now.
+    pub fn feed(&self) -> Option<&FeedIntake> {
+        match self {
+            Intake::Feed(feed) => Some(feed),
+            Intake::Kafka(_) => None,
+        }
+    }
+}

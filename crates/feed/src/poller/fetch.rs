@@ -1,0 +1,187 @@
+//! The HTTP side of polling: a feed document (conditionally), an entry's order.
+
+use atom_syndication::{Entry, Feed};
+use orderflow_transport::Content;
+use reqwest::{StatusCode, Url, header};
+
+use super::{PollError, Poller};
+
+/// One feed document and the URL it came from (to resolve relative links).
+pub(super) struct Document {
+    pub(super) url: Url,
+    pub(super) feed: Feed,
+}
+
+impl Document {
+    /// The `href` of the document's link with relation `rel`, resolved against its URL.
+    pub(super) fn link(&self, rel: &str) -> Option<Url> {
+        let href = self
+            .feed
+            .links
+            .iter()
+            .find(|link| link.rel == rel)?
+            .href
+            .as_str();
+        self.url.join(href).ok()
+    }
+}
+
+/// A document's `ETag` and `Last-Modified`, sent back as `If-None-Match` and `If-Modified-Since`.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Validators {
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+/// What a GET of a feed document gave.
+pub(super) enum Fetched {
+    Document(Box<Document>, Validators),
+    /// 304: unchanged since the validators sent.
+    NotModified,
+}
+
+/// An entry's order as read: the position it is at (none in the originals' feeds), where it came
+/// from, and what it holds.
+pub(super) struct FeedRecord {
+    pub(super) position: Option<i64>,
+    pub(super) source: String,
+    pub(super) content: Content,
+}
+
+impl orderflow_transport::Incoming for FeedRecord {
+    fn content(&self) -> &Content {
+        &self.content
+    }
+
+    fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+impl Poller {
+    /// GET, conditional when `validators` are given.
+    pub(super) async fn fetch(
+        &self,
+        url: Url,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, PollError> {
+        let mut request = self
+            .client
+            .get(url.clone())
+            .header(header::ACCEPT, "application/atom+xml");
+        if let Some(validators) = validators {
+            if let Some(etag) = &validators.etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(last_modified) = &validators.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, last_modified);
+            }
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|source| PollError::Unreachable {
+                url: url.to_string(),
+                source,
+            })?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !response.status().is_success() {
+            return Err(PollError::Status {
+                url: url.to_string(),
+                status: response.status(),
+            });
+        }
+        let header_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let received = Validators {
+            etag: header_text(header::ETAG),
+            last_modified: header_text(header::LAST_MODIFIED),
+        };
+        let url = response.url().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| PollError::Unreachable {
+                url: url.to_string(),
+                source,
+            })?;
+        let feed = Feed::read_from(&body[..]).map_err(|source| PollError::NotAFeed {
+            url: url.to_string(),
+            source,
+        })?;
+        Ok(Fetched::Document(
+            Box::new(Document { url, feed }),
+            received,
+        ))
+    }
+
+    /// Reads an entry's order from its `content/@src`.
+    pub(super) async fn read_entry(
+        &self,
+        position: Option<i64>,
+        entry: Entry,
+        base: Url,
+    ) -> Result<FeedRecord, PollError> {
+        let Some(source) = entry
+            .content
+            .as_ref()
+            .and_then(|c| c.src.as_deref())
+            .and_then(|src| base.join(src).ok())
+        else {
+            return Ok(FeedRecord {
+                position,
+                source: entry.id.clone(),
+                content: Content::Unreadable {
+                    payload: None,
+                    error: "the entry has no content/@src".to_owned(),
+                },
+            });
+        };
+        let content = self.read_order(&source).await?;
+        Ok(FeedRecord {
+            position,
+            source: source.to_string(),
+            content,
+        })
+    }
+
+    async fn read_order(&self, url: &Url) -> Result<Content, PollError> {
+        let response = self
+            .client
+            .get(url.clone())
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|source| PollError::Unreachable {
+                url: url.to_string(),
+                source,
+            })?;
+        match response.status() {
+            // Deleted (order answers 410 for orders it announced and deleted since). A 404 is no
+            // such thing: a wrong URL or proxy must not make the reader skip everything.
+            StatusCode::GONE => return Ok(Content::Gone),
+            status if status.is_success() => {}
+            status => {
+                return Err(PollError::Status {
+                    url: url.to_string(),
+                    status,
+                });
+            }
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| PollError::Unreachable {
+                url: url.to_string(),
+                source,
+            })?;
+        Ok(Content::from_json(&body))
+    }
+}

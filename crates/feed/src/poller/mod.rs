@@ -1,0 +1,256 @@
+//! Reads the feed: conditional GETs (`fetch`), a walk back through archive pages to the stored
+//! position (`walk`), each new entry's order handed to the shared delivery policy with the
+//! position to store (`apply`).
+
+mod apply;
+mod fetch;
+mod walk;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use orderflow_transport::{
+    Backoff, BoxError, Checkpoint, Delivery, DeliveryStats, OrderEventHandler, error_chain,
+};
+use reqwest::{StatusCode, Url};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use self::fetch::{Fetched, Validators};
+
+/// How a poller reads one feed.
+#[derive(Debug, Clone)]
+pub struct PollerSettings {
+    /// The current document, e.g. `http://localhost:8081/feed`.
+    pub feed_url: String,
+    /// Time between polls.
+    pub interval: Duration,
+    /// How long one HTTP request may take.
+    pub request_timeout: Duration,
+}
+
+impl PollerSettings {
+    pub fn new(feed_url: impl Into<String>) -> Self {
+        PollerSettings {
+            feed_url: feed_url.into(),
+            interval: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where a consumer keeps its feed position, in its own database.
+#[async_trait]
+pub trait FeedCheckpoints: Send + Sync + 'static {
+    /// The last position applied from `stream` (0 before the first).
+    async fn position(&self, stream: &str) -> Result<i64, BoxError>;
+
+    /// Moves past an entry that is not applied: the checkpoint from `expected` to `next` (none
+    /// for a feed without positions, where only parking is left to do), and the entry parked
+    /// (stored with `error` and what was read, for a later replay) when `parked` is `Some`, or
+    /// skipped (its order was deleted). Returns `false` if another instance moved the checkpoint
+    /// first.
+    async fn pass(
+        &self,
+        stream: &str,
+        checkpoint: Option<&Checkpoint>,
+        parked: Option<Parked<'_>>,
+    ) -> Result<bool, BoxError>;
+}
+
+/// An entry that could not be applied.
+#[derive(Debug, Clone, Copy)]
+pub struct Parked<'a> {
+    /// The order's URL.
+    pub source: &'a str,
+    /// What it answered, if anything.
+    pub payload: Option<&'a str>,
+    pub error: &'a str,
+}
+
+/// What the poller did last, for health pages and tests. Shared with the poller task.
+#[derive(Debug, Default)]
+pub struct PollerStatus {
+    position: AtomicI64,
+    delivery: Arc<DeliveryStats>,
+    polls: AtomicU64,
+    healthy: AtomicBool,
+    last_error: Mutex<Option<String>>,
+}
+
+impl PollerStatus {
+    pub fn position(&self) -> i64 {
+        self.position.load(Ordering::Relaxed)
+    }
+    /// What this poller applied, found applied, and parked.
+    pub fn delivery(&self) -> &Arc<DeliveryStats> {
+        &self.delivery
+    }
+    /// Polls completed, successful or not.
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+    /// Whether the last poll succeeded.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().expect("status lock").clone()
+    }
+}
+
+/// Why a poll stopped early. Nothing is lost: the next poll starts from the stored position.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("cannot read the feed position")]
+    Checkpoint(#[source] BoxError),
+    #[error("{url} could not be fetched")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("{url} answered {status}")]
+    Status { url: String, status: StatusCode },
+    #[error("{url} is not an Atom feed")]
+    NotAFeed {
+        url: String,
+        source: atom_syndication::Error,
+    },
+    #[error("{url} is not an archive page of this feed (no positions, or it does not go back)")]
+    BadArchive { url: String },
+    #[error("applying an order failed; will retry")]
+    Apply(#[source] BoxError),
+}
+
+/// Retries after a failed poll: soon at first (order may just be starting), doubling up to the
+/// poll interval.
+const RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::MAX);
+
+/// A request to poll now, answered when that poll is over.
+pub type PollNow = oneshot::Sender<()>;
+
+/// Polls one feed for one consumer service.
+pub struct Poller {
+    settings: PollerSettings,
+    delivery: Delivery,
+    checkpoints: Arc<dyn FeedCheckpoints>,
+    status: Arc<PollerStatus>,
+    client: reqwest::Client,
+    /// `ETag` and `Last-Modified` of the current document, kept once every entry of it was
+    /// applied: a document that failed half-way must be read again, not answered with 304.
+    validators: Mutex<Option<Validators>>,
+}
+
+impl std::fmt::Debug for Poller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poller")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Poller {
+    pub fn new(
+        settings: PollerSettings,
+        handler: Arc<dyn OrderEventHandler>,
+        checkpoints: Arc<dyn FeedCheckpoints>,
+        status: Arc<PollerStatus>,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .build()?;
+        let delivery = Delivery::new(handler, Arc::clone(&status.delivery));
+        Ok(Poller {
+            settings,
+            delivery,
+            checkpoints,
+            status,
+            client,
+            validators: Mutex::new(None),
+        })
+    }
+
+    /// Polls every `interval`, and at once when asked through `poll_now`, until `shutdown`.
+    /// A failed poll is logged and retried at the next one; it never ends the loop.
+    pub async fn run(self, mut poll_now: mpsc::Receiver<PollNow>, shutdown: CancellationToken) {
+        tracing::info!(feed = %self.settings.feed_url, interval = ?self.settings.interval, "Feed poller started.");
+        let mut failing = false;
+        // The first poll goes at once.
+        let mut wait = Duration::ZERO;
+        let mut retry = RETRY.with_max(self.settings.interval);
+        loop {
+            let reply = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                request = poll_now.recv() => request,
+                _ = tokio::time::sleep(wait) => None,
+            };
+            let outcome = self.poll_once().await;
+            self.status.polls.fetch_add(1, Ordering::Relaxed);
+            wait = match outcome {
+                Ok(applied) => {
+                    if failing {
+                        tracing::info!(feed = %self.settings.feed_url, "Feed readable again.");
+                    }
+                    failing = false;
+                    retry.reset();
+                    self.status.healthy.store(true, Ordering::Relaxed);
+                    *self.status.last_error.lock().expect("status lock") = None;
+                    if applied > 0 {
+                        tracing::debug!(applied, "Feed entries applied.");
+                        // More may be waiting (or arrive while we applied): look again at once;
+                        // an unchanged document costs a 304.
+                        Duration::ZERO
+                    } else {
+                        self.settings.interval
+                    }
+                }
+                Err(error) => {
+                    let text = error_chain(&error);
+                    // Once per outage at warn level; repeats are debug.
+                    if !failing {
+                        tracing::warn!(feed = %self.settings.feed_url, error = %text, "Poll failed; will retry from the stored position.");
+                    } else {
+                        tracing::debug!(error = %text, "Poll failed again.");
+                    }
+                    failing = true;
+                    self.status.healthy.store(false, Ordering::Relaxed);
+                    *self.status.last_error.lock().expect("status lock") = Some(text);
+                    retry.next_delay()
+                }
+            };
+            if let Some(reply) = reply {
+                let _ = reply.send(());
+            }
+        }
+        tracing::info!("Feed poller stopped.");
+    }
+
+    /// One poll; returns how many entries it applied. Tests call it directly.
+    pub async fn poll_once(&self) -> Result<usize, PollError> {
+        let stream = self.settings.feed_url.as_str();
+        let position = self
+            .checkpoints
+            .position(stream)
+            .await
+            .map_err(PollError::Checkpoint)?;
+        self.status.position.store(position, Ordering::Relaxed);
+        let current_url = Url::parse(stream).map_err(|_| PollError::Status {
+            url: stream.to_owned(),
+            status: StatusCode::BAD_REQUEST,
+        })?;
+        let validators = self.validators.lock().expect("validators lock").clone();
+        let (current, received) = match self.fetch(current_url, validators.as_ref()).await? {
+            Fetched::NotModified => return Ok(0),
+            Fetched::Document(document, validators) => (*document, validators),
+        };
+        let walked = self.walk_back(current, position).await?;
+        match self.apply(walked, position).await? {
+            apply::Applied::All(applied) => {
+                // Only a document applied whole may be answered with 304 next time.
+                *self.validators.lock().expect("validators lock") = Some(received);
+                Ok(applied)
+            }
+            apply::Applied::Overtaken(applied) => Ok(applied),
+        }
+    }
+}
