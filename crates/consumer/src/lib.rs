@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod checkpoint;
+mod copies;
 mod health;
 mod intake;
 mod parking;
@@ -10,6 +11,7 @@ mod service;
 mod state;
 
 pub use checkpoint::{DatabaseCheckpoints, advance_checkpoint};
+pub use copies::{Copies, CopyList, LIST_LIMIT};
 pub use intake::{FeedIntake, Intake, KafkaIntake, Transport};
 pub use parking::{DatabaseParkingLot, ParkedRow, ReplayReport, parked_events, replay_parked};
 pub use projection::{Projection, Projector, classify};

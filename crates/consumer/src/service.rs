@@ -9,10 +9,12 @@ use orderflow_storage::{Database, DatabaseSettings, Migrations};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::copies::{self, Copies};
 use crate::{ConsumerState, Intake, Projection, Projector, Transport, health, parking, poll};
 
 /// What makes a consumer service itself. orderflow-consumer does the rest: start-up, the
-/// intake, idempotent storing, `/health`, `/parked`, `/poll`, `/style.css`, `orderflow replay`.
+/// intake, idempotent storing, the list, copy and API routes, `/health`, `/parked`, `/poll`,
+/// `/style.css`, `orderflow replay`.
 pub trait Service: Send + Sync + 'static {
     /// `shipping`: its schema, its consumer group, its log lines.
     const NAME: &'static str;
@@ -22,8 +24,12 @@ pub trait Service: Send + Sync + 'static {
     const MIGRATIONS: Migrations;
     /// How an order becomes its rows.
     type Projection: Projection;
-    /// Its pages and API.
-    fn pages() -> Router<ConsumerState>;
+    /// How its copies are listed and shown (`/`, `/{id}`, `/api/<copies>`).
+    type Copies: Copies;
+    /// Pages of its own besides those.
+    fn pages() -> Router<ConsumerState> {
+        Router::new()
+    }
 }
 
 /// The orderflow-consumer tables every consumer service has: feed positions, parked events.
@@ -142,6 +148,7 @@ impl<S: Service> Application<S> {
         };
         let db = self.state.db.clone();
         let router = S::pages()
+            .merge(copies::router::<S::Copies>())
             .merge(health::router())
             .merge(poll::router())
             .merge(parking::router())

@@ -8,9 +8,6 @@ use orderflow_storage::Database;
 use serde::Serialize;
 use sqlx::Row;
 
-/// How many invoices the list page shows at most, newest first.
-pub const LIST_LIMIT: i64 = 500;
-
 #[derive(Debug, Clone)]
 pub struct InvoiceSummary {
     pub id: i64,
@@ -65,13 +62,13 @@ impl InvoiceLine {
     }
 }
 
-/// The newest invoices first, at most [`LIST_LIMIT`], and how many there are in all.
-pub async fn list_invoices(db: &Database) -> anyhow::Result<(Vec<InvoiceSummary>, i64)> {
+/// The newest invoices first, at most `limit`.
+pub async fn newest_invoices(db: &Database, limit: i64) -> anyhow::Result<Vec<InvoiceSummary>> {
     let invoices = sqlx::query(
         "SELECT id, customer_firstname, customer_name, total_amount FROM invoice \
          ORDER BY id DESC LIMIT $1",
     )
-    .bind(LIST_LIMIT)
+    .bind(limit)
     .fetch_all(db.pool())
     .await
     .context("failed to list invoices")?
@@ -86,19 +83,7 @@ pub async fn list_invoices(db: &Database) -> anyhow::Result<(Vec<InvoiceSummary>
         })
     })
     .collect::<anyhow::Result<Vec<_>>>()?;
-    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM invoice")
-        .fetch_one(db.pool())
-        .await
-        .context("failed to count invoices")?
-        .try_get("n")?;
-    Ok((invoices, total))
-}
-
-pub async fn load_invoice(db: &Database, id: i64) -> anyhow::Result<Option<Invoice>> {
-    Ok(invoices_after(db, id - 1, 1)
-        .await?
-        .into_iter()
-        .find(|invoice| invoice.id == id))
+    Ok(invoices)
 }
 
 /// Up to `limit` invoices with ids above `after`, ascending, with their lines.

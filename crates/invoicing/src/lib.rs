@@ -2,9 +2,9 @@
 
 pub mod db;
 pub mod projection;
-pub mod routes;
+pub mod pages;
 
-use orderflow_consumer::{ConsumerState, Service};
+use orderflow_consumer::Service;
 use orderflow_storage::Migrations;
 
 /// The invoicing service: its copy of every order, to bill it.
@@ -19,11 +19,8 @@ impl Service for Invoicing {
         postgres: || sqlx::migrate!("./migrations/postgres"),
         sqlite: || sqlx::migrate!("./migrations/sqlite"),
     };
+    type Copies = projection::Invoices;
     type Projection = projection::Invoices;
-
-    fn pages() -> axum::Router<ConsumerState> {
-        routes::router()
-    }
 }
 
 /// A built invoicing service; `Application::default_settings`, `build`, `run_until`.

@@ -8,9 +8,6 @@ use orderflow_storage::Database;
 use serde::Serialize;
 use sqlx::Row;
 
-/// How many shipments the list page shows at most, newest first.
-pub const LIST_LIMIT: i64 = 500;
-
 #[derive(Debug, Clone)]
 pub struct ShipmentSummary {
     pub id: i64,
@@ -54,12 +51,12 @@ impl Shipment {
     }
 }
 
-/// The newest shipments first, at most [`LIST_LIMIT`], and how many there are in all.
-pub async fn list_shipments(db: &Database) -> anyhow::Result<(Vec<ShipmentSummary>, i64)> {
+/// The newest shipments first, at most `limit`.
+pub async fn newest_shipments(db: &Database, limit: i64) -> anyhow::Result<Vec<ShipmentSummary>> {
     let shipments = sqlx::query(
         "SELECT id, customer_firstname, customer_name FROM shipment ORDER BY id DESC LIMIT $1",
     )
-    .bind(LIST_LIMIT)
+    .bind(limit)
     .fetch_all(db.pool())
     .await
     .context("failed to list shipments")?
@@ -73,19 +70,7 @@ pub async fn list_shipments(db: &Database) -> anyhow::Result<(Vec<ShipmentSummar
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM shipment")
-        .fetch_one(db.pool())
-        .await
-        .context("failed to count shipments")?
-        .try_get("n")?;
-    Ok((shipments, total))
-}
-
-pub async fn load_shipment(db: &Database, id: i64) -> anyhow::Result<Option<Shipment>> {
-    Ok(shipments_after(db, id - 1, 1)
-        .await?
-        .into_iter()
-        .find(|shipment| shipment.id == id))
+    Ok(shipments)
 }
 
 /// Up to `limit` shipments with ids above `after`, ascending, with their lines.

@@ -2,9 +2,9 @@
 
 pub mod db;
 pub mod projection;
-pub mod routes;
+pub mod pages;
 
-use orderflow_consumer::{ConsumerState, Service};
+use orderflow_consumer::Service;
 use orderflow_storage::Migrations;
 
 /// The shipping service: its copy of every order, to ship it.
@@ -19,11 +19,8 @@ impl Service for Shipping {
         postgres: || sqlx::migrate!("./migrations/postgres"),
         sqlite: || sqlx::migrate!("./migrations/sqlite"),
     };
+    type Copies = projection::Shipments;
     type Projection = projection::Shipments;
-
-    fn pages() -> axum::Router<ConsumerState> {
-        routes::router()
-    }
 }
 
 /// A built shipping service; `Application::default_settings`, `build`, `run_until`.

@@ -1,0 +1,116 @@
+//! What a consumer service shows of its copies, the same for every service: the list page
+//! (newest first, with how many there are), one copy's page (404 for an unknown id), and
+//! `GET /api/<copies>?after=<id>&limit=<n>` for `orderflow check` and `orderflow load`. The
+//! service gives the queries and the templates ([`Copies`]).
+
+use askama::Template;
+use async_trait::async_trait;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use orderflow_storage::Database;
+use orderflow_web::{ApiError, AppError, HtmlPage};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::ConsumerState;
+
+/// How many copies the list page shows at most, newest first.
+pub const LIST_LIMIT: i64 = 500;
+
+/// A consumer service's copies as its pages and API show them.
+#[async_trait]
+pub trait Copies: Send + Sync + 'static {
+    /// `shipment`: in the API's path (`/api/shipments`) and in messages.
+    const NAME: &'static str;
+    /// The table with one row per copy, keyed by the order's `id`.
+    const TABLE: &'static str;
+    /// One copy, whole: what the API lists and the copy's page shows.
+    type Copy: Serialize + Send + 'static;
+    /// A row of the list page.
+    type Summary: Send + 'static;
+    type ListPage: Template + Send + 'static;
+    type CopyPage: Template + Send + 'static;
+
+    /// The newest copies first, at most `limit`.
+    async fn newest(db: &Database, limit: i64) -> anyhow::Result<Vec<Self::Summary>>;
+
+    /// Up to `limit` copies with ids above `after`, ascending, whole.
+    async fn after(db: &Database, after: i64, limit: i64) -> anyhow::Result<Vec<Self::Copy>>;
+
+    fn id(copy: &Self::Copy) -> i64;
+
+    fn list_page(list: CopyList<Self::Summary>) -> Self::ListPage;
+
+    fn copy_page(copy: Self::Copy) -> Self::CopyPage;
+}
+
+/// What the list page shows.
+#[derive(Debug)]
+pub struct CopyList<S> {
+    /// Show the "Poll" button: this instance reads the feed.
+    pub polls_feed: bool,
+    pub copies: Vec<S>,
+    /// How many copies there are in all.
+    pub total: i64,
+}
+
+/// `/`, `/{id}` and `/api/<copies>` for `C`.
+pub(crate) fn router<C: Copies>() -> Router<ConsumerState> {
+    Router::new()
+        .route("/", get(list::<C>))
+        .route("/{id}", get(show::<C>))
+        .route(&format!("/api/{}s", C::NAME), get(api::<C>))
+}
+
+/// `?after=<id>&limit=<n>`: a page of a list, by ascending id.
+#[derive(Debug, Deserialize)]
+struct Page {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// The copies with ids above `after`, ascending, at most 1000 at a time.
+async fn api<C: Copies>(
+    State(state): State<ConsumerState>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) = page.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
+    let copies = C::after(&state.db, page.after.unwrap_or(0), limit).await?;
+    Ok(Json(copies).into_response())
+}
+
+async fn list<C: Copies>(
+    State(state): State<ConsumerState>,
+) -> Result<HtmlPage<C::ListPage>, AppError> {
+    let copies = C::newest(&state.db, LIST_LIMIT).await?;
+    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {}", C::TABLE))
+        .fetch_one(state.db.pool())
+        .await
+        .map_err(anyhow::Error::from)?
+        .try_get("n")
+        .map_err(anyhow::Error::from)?;
+    Ok(HtmlPage::ok(C::list_page(CopyList {
+        polls_feed: state.polls_feed(),
+        copies,
+        total,
+    })))
+}
+
+async fn show<C: Copies>(
+    State(state): State<ConsumerState>,
+    Path(id): Path<String>,
+) -> Result<HtmlPage<C::CopyPage>, AppError> {
+    let copy = match id.parse::<i64>() {
+        Ok(id) if id > 0 => C::after(&state.db, id - 1, 1)
+            .await?
+            .into_iter()
+            .find(|copy| C::id(copy) == id),
+        _ => None,
+    };
+    let copy = copy.ok_or_else(|| AppError::NotFound(format!("There is no {} {id}.", C::NAME)))?;
+    Ok(HtmlPage::ok(C::copy_page(copy)))
+}
