@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod db;
-pub mod projection;
 pub mod pages;
+pub mod projection;
 
 use orderflow_consumer::Service;
 use orderflow_storage::Migrations;

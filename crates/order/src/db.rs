@@ -9,8 +9,7 @@ use orderflow_events::{
 use orderflow_storage::{Database, params};
 use sqlx::Row;
 
-use crate::catalog::Catalog;
-use crate::domain::{Invalid, NewOrder};
+use crate::domain::ResolvedOrder;
 
 /// The event type of an order's first event; sent as the `ce_type` header.
 pub const ORDER_CREATED: &str = "order.created";
@@ -26,72 +25,18 @@ pub struct OrderSummary {
     pub total_price: Price,
 }
 
-/// Why an order was not stored.
-#[derive(Debug, thiserror::Error)]
-pub enum PlaceOrderError {
-    /// The request names a customer or item that does not exist.
-    #[error("invalid order")]
-    Invalid(Invalid),
-    #[error(transparent)]
-    Database(#[from] anyhow::Error),
-}
-
-pub async fn customers(db: &Database) -> anyhow::Result<Vec<Customer>> {
-    let rows = sqlx::query("SELECT id, name, firstname, email FROM customer ORDER BY id")
-        .fetch_all(db.pool())
-        .await
-        .context("failed to load customers")?;
-    Ok(rows.iter().map(customer_from_row).collect())
-}
-
-pub async fn items(db: &Database) -> anyhow::Result<Vec<Item>> {
-    let rows = sqlx::query("SELECT id, name, price FROM item ORDER BY id")
-        .fetch_all(db.pool())
-        .await
-        .context("failed to load items")?;
-    rows.iter().map(item_from_row).collect()
-}
-
-/// Stores the order and its `order.created` event in one transaction: either both exist or
-/// neither does. Returns the event as it will be published.
-pub async fn place_order(
-    db: &Database,
-    catalog: &Catalog,
-    order: &NewOrder,
-) -> Result<OrderPlaced, PlaceOrderError> {
-    // Customers and items are checked against the catalog read at start-up: no query for them.
-    let customer = catalog.customer(order.customer_id);
-    let mut invalid = Invalid::default();
-    if customer.is_none() {
-        invalid
-            .0
-            .push(format!("There is no customer {}.", order.customer_id));
-    }
-    let mut lines = Vec::with_capacity(order.lines.len());
-    for (index, line) in order.lines.iter().enumerate() {
-        match catalog.item(line.item_id) {
-            Some(item) => lines.push(OrderLine {
-                count: line.count,
-                item: item.clone(),
-            }),
-            None => invalid.0.push(format!(
-                "Line {}: there is no item {}.",
-                index + 1,
-                line.item_id
-            )),
-        }
-    }
-    let Some(customer) = customer.filter(|_| invalid.0.is_empty()).cloned() else {
-        return Err(PlaceOrderError::Invalid(invalid));
-    };
+/// Stores the order (resolved against the catalog) and its `order.created` event in one
+/// transaction: either both exist or neither does. Returns the event as it will be published.
+pub async fn place_order(db: &Database, order: &ResolvedOrder) -> anyhow::Result<OrderPlaced> {
     let mut tx = db.begin().await.context("failed to begin a transaction")?;
 
     let updated = EpochMillis::now();
-    let Some(total) = Price::checked_sum(lines.iter().map(OrderLine::total_price)) else {
-        return Err(PlaceOrderError::Invalid(Invalid(vec![
-            "The order's total is too large.".into(),
-        ])));
-    };
+    let ResolvedOrder {
+        customer,
+        lines,
+        total,
+        ..
+    } = order;
     let (ship, bill) = (&order.shipping_address, &order.billing_address);
     let id: i64 = sqlx::query(
         "INSERT INTO orders (customer_id, updated_ms, shipping_street, shipping_zip, shipping_city, \
@@ -133,7 +78,14 @@ pub async fn place_order(
         .await
         .context("failed to insert the order lines")?;
 
-    let event = OrderPlaced::new(id, customer, updated, ship.clone(), bill.clone(), lines);
+    let event = OrderPlaced::new(
+        id,
+        customer.clone(),
+        updated,
+        ship.clone(),
+        bill.clone(),
+        lines.clone(),
+    );
     sqlx::query(
         "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -310,23 +262,6 @@ pub async fn pending_events(db: &Database) -> anyhow::Result<i64> {
             .context("failed to count pending events")?
             .try_get("n")?,
     )
-}
-
-fn customer_from_row(row: &sqlx::any::AnyRow) -> Customer {
-    Customer {
-        customer_id: row.get("id"),
-        name: row.get("name"),
-        firstname: row.get("firstname"),
-        email: row.get("email"),
-    }
-}
-
-fn item_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<Item> {
-    Ok(Item {
-        item_id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        price: parse_price(row.try_get("price")?)?,
-    })
 }
 
 fn parse_price(text: String) -> anyhow::Result<Price> {

@@ -1,7 +1,7 @@
 //! An order as a client asks for it, before it has an id: parsed from the HTML form or the
 //! JSON API and checked, so that nothing invalid reaches the database or the event stream.
 
-use orderflow_events::Address;
+use orderflow_events::{Address, Customer, OrderLine, Price};
 use serde::Deserialize;
 
 /// The most lines one order may have.
@@ -18,6 +18,18 @@ pub struct NewOrder {
     pub shipping_address: Address,
     pub billing_address: Address,
     pub lines: Vec<NewLine>,
+}
+
+/// A new order whose customer and items were found in the catalog, with its total: what the
+/// database writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedOrder {
+    pub customer: Customer,
+    pub shipping_address: Address,
+    pub billing_address: Address,
+    /// Each line with the item's name and price as they are now.
+    pub lines: Vec<OrderLine>,
+    pub total: Price,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

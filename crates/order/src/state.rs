@@ -7,7 +7,8 @@ use orderflow_storage::Database;
 use tokio::sync::Notify;
 
 use crate::catalog::Catalog;
-use crate::db::{self, PlaceOrderError};
+use crate::db;
+use crate::domain::Invalid;
 use crate::domain::NewOrder;
 
 /// Everything a request handler may touch. Cheap to clone.
@@ -30,9 +31,24 @@ pub struct AppState {
 impl AppState {
     /// Stores the order with its event, then wakes the relay.
     pub async fn place_order(&self, order: &NewOrder) -> Result<OrderPlaced, PlaceOrderError> {
-        let placed = db::place_order(&self.db, &self.catalog, order).await?;
+        // Customers and items are checked against the catalog read at start-up: no query for them.
+        let resolved = self
+            .catalog
+            .resolve(order)
+            .map_err(PlaceOrderError::Invalid)?;
+        let placed = db::place_order(&self.db, &resolved).await?;
         self.relay_wake.notify_one();
         tracing::debug!(order_id = placed.id, "Order placed.");
         Ok(placed)
     }
+}
+
+/// Why an order was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    /// The request names a customer or item that does not exist.
+    #[error("invalid order")]
+    Invalid(Invalid),
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
 }

@@ -8,9 +8,10 @@ use axum::{Json, Router};
 use orderflow_web::{ApiError, AppError};
 
 use super::parse_id;
-use crate::db::{self, PlaceOrderError};
+use crate::db;
 use crate::domain::{Invalid, OrderRequest};
 use crate::state::AppState;
+use crate::state::PlaceOrderError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

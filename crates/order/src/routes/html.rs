@@ -9,9 +9,10 @@ use orderflow_events::{Customer, Item, OrderPlaced, Price};
 use orderflow_web::{AppError, HtmlPage};
 
 use super::parse_id;
-use crate::db::{self, OrderSummary, PlaceOrderError};
+use crate::db::{self, OrderSummary};
 use crate::domain::{Invalid, OrderForm};
 use crate::state::AppState;
+use crate::state::PlaceOrderError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

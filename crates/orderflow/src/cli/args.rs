@@ -1,0 +1,274 @@
+//! The command line: every subcommand's flags (clap, with environment variables).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use orderflow_kafka::KafkaSettings;
+
+/// Asynchronous microservices: an order service and two consumers, integrated through Kafka.
+/// Without a subcommand, runs the whole system (`up`).
+#[derive(Debug, Parser)]
+#[command(name = "orderflow", version)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Runs the whole system: embedded broker, every service as its own process, front door.
+    Up(UpArgs),
+    /// Runs the order service: web UI, JSON API, outbox relay to Kafka (default port 8081).
+    Order(OrderArgs),
+    /// Runs one shipping instance in consumer group `shipping` (default port 8082).
+    Shipping(ConsumerArgs),
+    /// Runs one invoicing instance in consumer group `invoicing` (default port 8083).
+    Invoicing(ConsumerArgs),
+    /// Runs the front door alone: home page and reverse proxy to services elsewhere.
+    FrontDoor(FrontDoorArgs),
+    /// Places orders against a running system and measures: throughput, latency to shipment and
+    /// invoice, peak memory.
+    Load(LoadArgs),
+    /// Checks a running system: every order has its shipment and invoice, no copy lacks its order,
+    /// no copy differs. Exit status 0 only when consistent.
+    Check(CheckArgs),
+    /// Applies the events a consumer service parked (once their cause is fixed), idempotently,
+    /// and removes those that now apply.
+    Replay(ReplayArgs),
+    /// Runs the embedded Kafka-compatible broker (Tansu, the `orderflow-broker` executable) alone.
+    Broker(BrokerArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// Port of the front door.
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) port: u16,
+    #[arg(long, default_value_t = 8081)]
+    pub(crate) order_port: u16,
+    /// Port of the first shipping instance; more instances get free ports.
+    #[arg(long, default_value_t = 8082)]
+    pub(crate) shipping_port: u16,
+    /// Port of the first invoicing instance; more instances get free ports.
+    #[arg(long, default_value_t = 8083)]
+    pub(crate) invoicing_port: u16,
+    /// Port of the embedded Kafka broker.
+    #[arg(long, default_value_t = 9092)]
+    pub(crate) broker_port: u16,
+    /// More instances of a consumer service in its group, e.g. `--scale shipping=2`. Repeatable.
+    #[arg(long, value_name = "SERVICE=COUNT")]
+    pub(crate) scale: Vec<String>,
+    /// Where SQLite files and the broker's storage live.
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    pub(crate) data_dir: PathBuf,
+    /// Use this Kafka instead of the embedded broker.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub(crate) kafka_brokers: Option<String>,
+    /// Use this PostgreSQL (a schema per service) instead of SQLite files.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    /// Leave a service that exits dead instead of restarting it.
+    #[arg(long)]
+    pub(crate) no_restart: bool,
+    /// How orders travel: `kafka` (the embedded broker unless --kafka-brokers), or `feed` (the
+    /// Atom feed, polled by shipping and invoicing; no broker at all).
+    #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
+    pub(crate) transport: TransportArg,
+}
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TransportArg {
+    Kafka,
+    Feed,
+}
+
+impl Default for UpArgs {
+    fn default() -> Self {
+        UpArgs::parse_from_defaults()
+    }
+}
+
+impl UpArgs {
+    /// `up` with every default (and environment variable) applied, for a bare `orderflow`.
+    pub(crate) fn parse_from_defaults() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            up: UpArgs,
+        }
+        Defaults::parse_from(["orderflow"]).up
+    }
+}
+
+/// Options every service takes.
+#[derive(Debug, Args)]
+pub(crate) struct ServiceArgs {
+    /// Port of the web UI; 0 picks a free one.
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) bind: IpAddr,
+    /// postgres://user:password@host/db (a schema per service), or sqlite://file.db. Default: a
+    /// SQLite file per service in --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    /// Where the SQLite files live when no --database-url is given.
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    pub(crate) data_dir: PathBuf,
+    /// Kafka bootstrap brokers: host:port, several separated by commas.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "localhost:9092")]
+    pub(crate) kafka_brokers: String,
+    /// The topic that carries orders.
+    #[arg(long, env = "ORDERFLOW_KAFKA_TOPIC", default_value = orderflow_events::ORDER_TOPIC)]
+    pub(crate) kafka_topic: String,
+    /// PostgreSQL schema of this service (default: its name; `orders` for order).
+    #[arg(long)]
+    pub(crate) schema: Option<String>,
+    /// How orders travel: `kafka`, or `feed` (the Atom feed; no broker).
+    #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
+    pub(crate) transport: TransportArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OrderArgs {
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
+    /// Entries per feed document (the current one and each archive page).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) feed_page_size: u32,
+    /// The URL readers reach order at, for the feed's links (default: taken from each request,
+    /// honouring the front door's X-Forwarded-* headers).
+    #[arg(long, env = "ORDERFLOW_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsumerArgs {
+    #[command(flatten)]
+    pub(crate) service: ServiceArgs,
+    /// With --transport feed: the order feed to poll.
+    #[arg(
+        long,
+        env = "ORDERFLOW_FEED_URL",
+        default_value = "http://127.0.0.1:8081/feed"
+    )]
+    pub(crate) feed_url: String,
+    /// With --transport feed: milliseconds between polls.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) poll_interval_ms: u64,
+    /// Consumer group (default: the service's name). Instances of one group share the partitions.
+    #[arg(long, env = "ORDERFLOW_KAFKA_GROUP")]
+    pub(crate) group: Option<String>,
+    /// Seconds the group waits for an instance that stopped answering before moving its partitions.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) session_timeout_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FrontDoorArgs {
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) bind: IpAddr,
+    /// Base URL of an order instance. Repeatable.
+    #[arg(long, default_value = "http://127.0.0.1:8081")]
+    pub(crate) order_url: Vec<String>,
+    /// Base URL of a shipping instance. Repeatable.
+    #[arg(long, default_value = "http://127.0.0.1:8082")]
+    pub(crate) shipping_url: Vec<String>,
+    /// Base URL of an invoicing instance. Repeatable.
+    #[arg(long, default_value = "http://127.0.0.1:8083")]
+    pub(crate) invoicing_url: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoadArgs {
+    /// The front door; the services are reached under its prefixes.
+    #[arg(long, default_value = "http://localhost:8080/")]
+    pub(crate) url: String,
+    /// order's URL, instead of the front door's /order/ (skips the proxy).
+    #[arg(long)]
+    pub(crate) order_url: Option<String>,
+    /// shipping's URL, instead of the front door's /shipping/.
+    #[arg(long)]
+    pub(crate) shipping_url: Option<String>,
+    /// invoicing's URL, instead of the front door's /invoicing/.
+    #[arg(long)]
+    pub(crate) invoicing_url: Option<String>,
+    /// Orders to place.
+    #[arg(long, short = 'n', default_value_t = 1000)]
+    pub(crate) orders: u64,
+    /// Clients placing orders at once.
+    #[arg(long, short = 'c', default_value_t = 16)]
+    pub(crate) concurrency: usize,
+    /// Orders per second (default: as fast as the clients go).
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// Seconds to wait for every shipment and invoice.
+    #[arg(long, default_value_t = 120)]
+    pub(crate) settle_secs: u64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The front door; the services are reached under its prefixes.
+    #[arg(long, default_value = "http://localhost:8080/")]
+    pub(crate) url: String,
+    #[arg(long)]
+    pub(crate) order_url: Option<String>,
+    #[arg(long)]
+    pub(crate) shipping_url: Option<String>,
+    #[arg(long)]
+    pub(crate) invoicing_url: Option<String>,
+    /// Seconds to wait for copies still on their way before reporting them missing.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) settle_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    /// `shipping` or `invoicing`.
+    #[arg(value_parser = ["shipping", "invoicing"])]
+    pub(crate) service: String,
+    /// The service's database (default: its SQLite file in --data-dir).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    pub(crate) data_dir: PathBuf,
+    /// PostgreSQL schema of the service (default: its name).
+    #[arg(long)]
+    pub(crate) schema: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BrokerArgs {
+    #[arg(long, default_value_t = 9092)]
+    pub(crate) port: u16,
+    /// Host to listen on and to advertise to clients.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// Where the broker keeps its SQLite storage (broker.db).
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "data")]
+    pub(crate) data_dir: PathBuf,
+}
+
+impl ServiceArgs {
+    pub(crate) fn database_url(&self, service: &str) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join(format!("{service}.db")).display()
+            )
+        })
+    }
+
+    pub(crate) fn kafka(&self) -> KafkaSettings {
+        KafkaSettings::new(self.kafka_brokers.trim()).with_topic(self.kafka_topic.trim())
+    }
+}

@@ -1,0 +1,212 @@
+//! What each subcommand does, once its flags are read.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use orderflow_front_door::{FrontDoorSettings, Service, Upstream};
+use orderflow_kafka::KafkaSettings;
+use tokio_util::sync::CancellationToken;
+
+use super::args::*;
+use super::settings::*;
+
+pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut scale = orderflow_launcher::Scale::default();
+    for option in &args.scale {
+        scale.apply(option)?;
+    }
+    if let Some(brokers) = &args.kafka_brokers {
+        KafkaSettings::new(brokers.as_str()).validate()?;
+    }
+    let executable = std::env::current_exe()?;
+    let feed = args.transport == TransportArg::Feed;
+    let broker_executable = match (&args.kafka_brokers, feed) {
+        (None, false) => Some(orderflow_launcher::locate_broker(&executable)?),
+        _ => None,
+    };
+    let settings = orderflow_launcher::UpSettings {
+        executable,
+        broker_executable,
+        data_dir: args.data_dir,
+        ports: orderflow_launcher::Ports {
+            front_door: args.port,
+            order: args.order_port,
+            shipping: args.shipping_port,
+            invoicing: args.invoicing_port,
+            broker: args.broker_port,
+        },
+        scale,
+        kafka_brokers: args.kafka_brokers,
+        database_url: args.database_url,
+        restart_delay: (!args.no_restart).then_some(Duration::from_secs(3)),
+        feed,
+    };
+    orderflow_launcher::up(settings, shutdown).await
+}
+
+pub(super) async fn front_door(
+    args: FrontDoorArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut upstreams = Vec::new();
+    for (service, urls) in [
+        (Service::Order, &args.order_url),
+        (Service::Shipping, &args.shipping_url),
+        (Service::Invoicing, &args.invoicing_url),
+    ] {
+        for (n, url) in urls.iter().enumerate() {
+            let label = if urls.len() == 1 {
+                service.name().to_owned()
+            } else {
+                format!("{} #{}", service.name(), n + 1)
+            };
+            upstreams.push(Upstream {
+                service,
+                url: url.trim_end_matches('/').to_owned(),
+                label,
+            });
+        }
+    }
+    let settings = FrontDoorSettings {
+        bind: args.bind,
+        port: args.port,
+        upstreams,
+    };
+    let front_door = orderflow_front_door::FrontDoor::build(settings).await?;
+    tracing::info!("Front door on http://localhost:{}/", front_door.port());
+    front_door.run_until(shutdown).await
+}
+
+pub(super) async fn load(args: LoadArgs) -> anyhow::Result<()> {
+    let mut endpoints = orderflow_tools::client::Endpoints::behind(&args.url);
+    let slash = |url: String| format!("{}/", url.trim_end_matches('/'));
+    let mut direct = Vec::new();
+    if let Some(url) = args.order_url {
+        endpoints.order = slash(url);
+        direct.push(format!("{}health", endpoints.order));
+    }
+    if let Some(url) = args.shipping_url {
+        endpoints.shipping = slash(url);
+        direct.push(format!("{}health", endpoints.shipping));
+    }
+    if let Some(url) = args.invoicing_url {
+        endpoints.invoicing = slash(url);
+        direct.push(format!("{}health", endpoints.invoicing));
+    }
+    if direct.len() == 3 {
+        endpoints.health = direct;
+    }
+    let settings = orderflow_tools::load::LoadSettings {
+        endpoints,
+        orders: args.orders,
+        concurrency: args.concurrency,
+        rate: args.rate,
+        settle_timeout: Duration::from_secs(args.settle_secs),
+        progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    orderflow_tools::load::run_and_print(settings, args.json).await
+}
+
+/// Applies service `S`'s parked events again.
+pub(super) async fn replay_service<S: orderflow_consumer::Service>(
+    settings: &orderflow_storage::DatabaseSettings,
+) -> anyhow::Result<orderflow_consumer::ReplayReport> {
+    let db = orderflow_consumer::Application::<S>::connect_database(settings).await?;
+    let handler = orderflow_consumer::Application::<S>::handler(db.clone());
+    orderflow_consumer::replay_parked(&db, &handler).await
+}
+
+pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let url = args.database_url.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            args.data_dir.join(format!("{}.db", args.service)).display()
+        )
+    });
+    let schema = args.schema.clone().unwrap_or_else(|| args.service.clone());
+    let settings = orderflow_storage::DatabaseSettings::new(url, schema);
+    let report = match args.service.as_str() {
+        "shipping" => replay_service::<orderflow_shipping::Shipping>(&settings).await?,
+        _ => replay_service::<orderflow_invoicing::Invoicing>(&settings).await?,
+    };
+    println!(
+        "{}: {} parked events applied and removed, {} still failing",
+        args.service,
+        report.replayed,
+        report.failing.len()
+    );
+    for (id, error) in &report.failing {
+        println!("  parked event {id}: {error}");
+    }
+    anyhow::ensure!(
+        report.failing.is_empty(),
+        "{} parked events still fail",
+        report.failing.len()
+    );
+    Ok(())
+}
+
+pub(super) async fn check(args: CheckArgs) -> anyhow::Result<()> {
+    let mut endpoints = orderflow_tools::client::Endpoints::behind(&args.url);
+    let slash = |url: String| format!("{}/", url.trim_end_matches('/'));
+    if let Some(url) = args.order_url {
+        endpoints.order = slash(url);
+    }
+    if let Some(url) = args.shipping_url {
+        endpoints.shipping = slash(url);
+    }
+    if let Some(url) = args.invoicing_url {
+        endpoints.invoicing = slash(url);
+    }
+    let settings = orderflow_tools::check::CheckSettings {
+        endpoints,
+        settle_timeout: Duration::from_secs(args.settle_secs),
+    };
+    let report = orderflow_tools::check::run(&settings).await?;
+    report.print();
+    anyhow::ensure!(
+        report.consistent(),
+        "orders, shipments and invoices are not consistent"
+    );
+    Ok(())
+}
+
+/// Runs the `orderflow-broker` executable next to this one, with the same options.
+pub(super) async fn broker(args: BrokerArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let broker = orderflow_launcher::locate_broker(&std::env::current_exe()?)?;
+    let mut child = tokio::process::Command::new(&broker)
+        .args([
+            "--port",
+            &args.port.to_string(),
+            "--host",
+            &args.host,
+            "--data-dir",
+        ])
+        .arg(&args.data_dir)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot run {}", broker.display()))?;
+    let status = tokio::select! {
+        status = child.wait() => status?,
+        _ = shutdown.cancelled() => {
+            if let Some(id) = child.id() {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(id as i32), nix::sys::signal::Signal::SIGTERM);
+            }
+            child.wait().await?
+        }
+    };
+    anyhow::ensure!(status.success(), "the embedded broker exited with {status}");
+    Ok(())
+}
+
+/// Runs consumer service `S` (shipping, invoicing) until `shutdown`.
+pub(super) async fn run_consumer<S: orderflow_consumer::Service>(
+    args: ConsumerArgs,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let settings = consumer_settings::<S>(args)?;
+    orderflow_consumer::Application::<S>::build(settings)
+        .await?
+        .run_until(shutdown)
+        .await
+}

@@ -1,0 +1,70 @@
+//! From flags to a service's settings, checked: a bad value fails here, with the flag's name.
+
+use std::time::Duration;
+
+use super::args::*;
+
+pub(super) fn order_settings(args: OrderArgs) -> anyhow::Result<orderflow_order::Settings> {
+    let service = args.service;
+    let transport = match service.transport {
+        TransportArg::Kafka => orderflow_order::OrderTransport::Kafka(service.kafka()),
+        TransportArg::Feed => orderflow_order::OrderTransport::Feed,
+    };
+    let mut settings = orderflow_order::Settings::new(service.database_url("order"), transport);
+    settings.bind = service.bind;
+    settings.port = service
+        .port
+        .unwrap_or(orderflow_order::config::DEFAULT_PORT);
+    if let Some(schema) = service.schema {
+        settings.database.schema = schema;
+    }
+    settings.feed_page_size = orderflow_feed::PageSize::new(args.feed_page_size)
+        .ok_or_else(|| anyhow::anyhow!("--feed-page-size must be at least 1"))?;
+    settings.public_url = args
+        .public_url
+        .map(|url| format!("{}/", url.trim_end_matches('/')));
+    Ok(settings)
+}
+
+pub(super) fn consumer_settings<S: orderflow_consumer::Service>(
+    args: ConsumerArgs,
+) -> anyhow::Result<orderflow_consumer::ConsumerServiceSettings> {
+    let service = args.service;
+    let transport = match service.transport {
+        TransportArg::Kafka => orderflow_consumer::Transport::Kafka(service.kafka()),
+        TransportArg::Feed => {
+            anyhow::ensure!(
+                args.poll_interval_ms >= 10,
+                "--poll-interval-ms must be at least 10"
+            );
+            let feed_url = args.feed_url.trim();
+            anyhow::ensure!(
+                feed_url.starts_with("http://") || feed_url.starts_with("https://"),
+                "--feed-url must be an http:// or https:// URL, e.g. http://127.0.0.1:8081/feed; got `{feed_url}`"
+            );
+            let mut poller = orderflow_feed::PollerSettings::new(feed_url);
+            poller.interval = Duration::from_millis(args.poll_interval_ms);
+            orderflow_consumer::Transport::Feed(poller)
+        }
+    };
+    let mut settings =
+        orderflow_consumer::Application::<S>::default_settings(String::new(), transport);
+    let name = settings.database.schema.clone();
+    settings.database.url = service.database_url(&name);
+    settings.bind = service.bind;
+    if let Some(port) = service.port {
+        settings.port = port;
+    }
+    if let Some(schema) = service.schema {
+        settings.database.schema = schema;
+    }
+    if let Some(group) = args.group {
+        settings.group = group;
+    }
+    anyhow::ensure!(
+        args.session_timeout_secs >= 1,
+        "--session-timeout-secs must be at least 1"
+    );
+    settings.session_timeout = Duration::from_secs(args.session_timeout_secs);
+    Ok(settings)
+}
