@@ -409,7 +409,6 @@ pub async fn list_ids(url: &str) -> BTreeSet<i64> {
 /// What a suite did, for its closing line.
 #[derive(Default)]
 pub struct Totals {
-    pub scenarios: usize,
     pub faults: usize,
     pub orders: usize,
     pub lost: usize,
