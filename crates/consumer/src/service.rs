@@ -87,6 +87,19 @@ impl<S: Service> Application<S> {
         }
     }
 
+    /// An instance with nothing around it, for tests of its pages: a SQLite file in `folder`, a
+    /// feed nobody serves (no broker needed; polls fail quietly), a free port.
+    pub fn standalone_settings(folder: &std::path::Path) -> ConsumerServiceSettings {
+        let database = format!(
+            "sqlite://{}?mode=rwc",
+            folder.join(format!("{}.db", S::NAME)).display()
+        );
+        let feed = orderflow_feed::PollerSettings::new("http://127.0.0.1:9/feed");
+        let mut settings = Self::default_settings(database, Transport::Feed(feed));
+        settings.port = 0;
+        settings
+    }
+
     /// Connects to the service's database and applies every migration it needs.
     pub async fn connect_database(settings: &DatabaseSettings) -> anyhow::Result<Database> {
         Database::connect(settings, &[S::MIGRATIONS, CONSUMER_MIGRATIONS]).await
