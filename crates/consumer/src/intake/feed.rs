@@ -39,7 +39,8 @@ impl FeedIntake {
         &self.status
     }
 
-    /// Asks the poller for a poll now; answers once it is over (or at once if no poller runs).
+    /// Asks the poller for a poll now; the receiver answers once that poll is over. An error if
+    /// no poller runs.
     pub async fn poll_now(&self) -> anyhow::Result<tokio::sync::oneshot::Receiver<()>> {
         let (done, polled) = tokio::sync::oneshot::channel();
         self.poll_now
