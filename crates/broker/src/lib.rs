@@ -3,14 +3,14 @@
 mod groups;
 mod indexes;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use futures::future::BoxFuture;
 use tansu_broker::broker::Broker;
 use tansu_broker::coordinator::group::Coordinator;
 use tansu_broker::coordinator::group::administrator::Controller;
-use tansu_storage::StorageContainer;
+use tansu_storage::{Storage, StorageContainer};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -35,6 +35,10 @@ pub struct BrokerSettings {
     /// A real port: Tansu cannot listen on port 0.
     pub port: u16,
     pub groups: Groups,
+    /// How often the storage is maintained: compacted topics (`cleanup.policy=compact`, the
+    /// order-state topic) keep only each key's newest record afterwards. Tansu's own interval
+    /// is ten minutes, too long for compaction to show in a demo or a test.
+    pub maintenance_interval: Duration,
 }
 
 /// Who coordinates consumer groups.
@@ -54,6 +58,7 @@ impl BrokerSettings {
             host: host.into(),
             port,
             groups: Groups::default(),
+            maintenance_interval: Duration::from_secs(30),
         }
     }
 
@@ -124,6 +129,7 @@ async fn serve<G: Coordinator>(
     groups: G,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let storage_handle = storage.clone();
     let mut broker = Broker::new(
         NODE_ID,
         CLUSTER_ID,
@@ -133,8 +139,10 @@ async fn serve<G: Coordinator>(
         groups,
         uuid::Uuid::new_v4(),
     );
+    let maintenance = tokio::spawn(maintain(storage_handle, settings.maintenance_interval));
     let mut serving = tokio::spawn(async move { broker.serve(Instant::now()).await });
     tracing::info!(address = %settings.bootstrap(), storage = STORAGE_FILE, "Embedded Kafka broker (Tansu) ready.");
+    let _stop_maintenance = AbortOnDrop(maintenance);
     tokio::select! {
         _ = shutdown.cancelled() => {
             serving.abort();
@@ -147,6 +155,29 @@ async fn serve<G: Coordinator>(
             Ok(Err(error)) => Err(tansu_error(error)).context("the embedded Kafka broker failed"),
             Err(error) => Err(error).context("the embedded Kafka broker panicked"),
         },
+    }
+}
+
+/// Runs Tansu's storage maintenance every `interval`: compaction (the newest record per key of a
+/// compacted topic stays; tombstones are never removed by Tansu 0.6.0) and its retention policy
+/// (only topics that set `cleanup.policy=delete` themselves; orderflow's do not).
+async fn maintain(storage: StorageContainer, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        if let Err(error) = storage.maintain(SystemTime::now()).await {
+            tracing::warn!(%error, "Storage maintenance failed; trying again later.");
+        }
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,7 +1,9 @@
 //! What a consumer service shows of its copies, the same for every service: the list page
 //! (newest first, with how many there are), one copy's page (404 for an unknown id), and
-//! `GET /api/<copies>?after=<id>&limit=<n>` for `orderflow check` and `orderflow load`. The
-//! service gives the queries and the templates ([`Copies`]).
+//! `GET /api/<copies>?after=<id>&limit=<n>`, and the check view `GET /api/check` (every copy's
+//! order id, when it was stored and what it holds of the order) for `orderflow check` and
+//! `orderflow load`. The service gives the queries, the templates, and what an order should
+//! become ([`Copies`]).
 
 use askama::Template;
 use async_trait::async_trait;
@@ -10,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use orderflow_events::OrderPlaced;
 use orderflow_storage::Database;
 use orderflow_web::{ApiError, AppError, HtmlPage};
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,13 @@ pub trait Copies: Send + Sync + 'static {
 
     fn id(copy: &Self::Copy) -> i64;
 
+    /// When the copy was stored, epoch milliseconds.
+    fn received_ms(copy: &Self::Copy) -> i64;
+
+    /// The copy `order` should become, stamped as received at 0: what `orderflow check`
+    /// compares the stored copy with (both without `receivedMs`).
+    fn expected(order: &OrderPlaced) -> Self::Copy;
+
     fn list_page(list: CopyList<Self::Summary>) -> Self::ListPage;
 
     fn copy_page(copy: Self::Copy) -> Self::CopyPage;
@@ -63,6 +73,31 @@ pub(crate) fn router<C: Copies>() -> Router<ConsumerState> {
         .route("/", get(list::<C>))
         .route("/{id}", get(show::<C>))
         .route(&format!("/api/{}s", C::NAME), get(api::<C>))
+        .route("/api/check", get(check::<C>))
+}
+
+/// What a copy holds of its order, as the check view shows it: the copy as JSON without the
+/// time it was stored.
+pub fn check_view<C: Copies>(copy: &C::Copy) -> serde_json::Value {
+    let mut view = serde_json::to_value(copy).unwrap_or_default();
+    if let Some(fields) = view.as_object_mut() {
+        fields.remove("receivedMs");
+    }
+    view
+}
+
+/// What the check view should show for `order`.
+pub fn expected_view<C: Copies>(order: &OrderPlaced) -> serde_json::Value {
+    check_view::<C>(&C::expected(order))
+}
+
+/// One entry of the check view.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Held {
+    id: i64,
+    received_ms: i64,
+    view: serde_json::Value,
 }
 
 /// `?after=<id>&limit=<n>`: a page of a list, by ascending id.
@@ -81,6 +116,25 @@ async fn api<C: Copies>(
     let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
     let copies = C::after(&state.db, page.after.unwrap_or(0), limit).await?;
     Ok(Json(copies).into_response())
+}
+
+/// The check view: for each copy with an id above `after`, ascending, what it holds.
+async fn check<C: Copies>(
+    State(state): State<ConsumerState>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) = page.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
+    let copies = C::after(&state.db, page.after.unwrap_or(0), limit).await?;
+    let held: Vec<Held> = copies
+        .iter()
+        .map(|copy| Held {
+            id: C::id(copy),
+            received_ms: C::received_ms(copy),
+            view: check_view::<C>(copy),
+        })
+        .collect();
+    Ok(Json(held).into_response())
 }
 
 async fn list<C: Copies>(

@@ -11,7 +11,7 @@ mod service;
 mod state;
 
 pub use checkpoint::{DatabaseCheckpoints, advance_checkpoint};
-pub use copies::{Copies, CopyList, LIST_LIMIT};
+pub use copies::{Copies, CopyList, LIST_LIMIT, check_view, expected_view};
 pub use intake::{FeedIntake, Intake, KafkaIntake, Transport};
 pub use parking::{DatabaseParkingLot, ParkedRow, ReplayReport, parked_events, replay_parked};
 pub use projection::{Projection, Projector, classify};

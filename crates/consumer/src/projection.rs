@@ -42,6 +42,17 @@ pub trait Projection: Send + Sync + 'static {
         connection: &mut AnyConnection,
         created: &[&OrderPlaced],
     ) -> Result<(), sqlx::Error>;
+
+    /// Whether a deleted order takes its rows with it (bonus: a deleted order earns nothing), or
+    /// they stay (shipping's and invoicing's copies, as the contract says).
+    const TAKES_BACK_DELETED: bool = false;
+
+    /// Removes order `id`'s rows (only called when `TAKES_BACK_DELETED`); `true` when there
+    /// were any.
+    async fn delete_rows(connection: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
+        let _ = (connection, id);
+        Ok(false)
+    }
 }
 
 /// A [`Projection`] as the transports see it: an idempotent [`OrderEventHandler`].
@@ -102,6 +113,37 @@ impl<P: Projection> Projector<P> {
         }
         Ok(answers)
     }
+
+    /// Removes what order `id` gave, moving the checkpoint, if any, in the same transaction.
+    async fn take_back(
+        &self,
+        id: i64,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Applied, sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        if let Some(checkpoint) = checkpoint
+            && !advance_checkpoint(&mut tx, checkpoint).await?
+        {
+            tx.rollback().await?;
+            return Ok(Applied::CheckpointMoved);
+        }
+        let removed = P::delete_rows(&mut tx, id).await?;
+        tx.commit().await?;
+        if removed {
+            tracing::info!(
+                order_id = id,
+                "Order {id} was deleted: its {} is taken back.",
+                P::COPY
+            );
+            Ok(Applied::Created)
+        } else {
+            tracing::debug!(
+                order_id = id,
+                "Order {id} was deleted; nothing left to take back."
+            );
+            Ok(Applied::AlreadyPresent)
+        }
+    }
 }
 
 #[async_trait]
@@ -129,6 +171,20 @@ impl<P: Projection> OrderEventHandler for Projector<P> {
             .first()
             .copied()
             .ok_or_else(|| HandleError::Transient("no answer for the order".into()))
+    }
+
+    async fn handle_deleted(
+        &self,
+        id: i64,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<Applied>, HandleError> {
+        if !P::TAKES_BACK_DELETED {
+            return Ok(None);
+        }
+        self.take_back(id, checkpoint)
+            .await
+            .map(Some)
+            .map_err(classify)
     }
 }
 

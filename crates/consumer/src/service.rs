@@ -16,10 +16,15 @@ use crate::{ConsumerState, Intake, Projection, Projector, Transport, health, par
 /// intake, idempotent storing, the list, copy and API routes, `/health`, `/parked`, `/poll`,
 /// `/style.css`, `orderflow replay`.
 pub trait Service: Send + Sync + 'static {
-    /// `shipping`: its schema, its consumer group, its log lines.
-    const NAME: &'static str;
+    /// Its entry in the directory: name (schema, consumer group, log lines), default port.
+    const SERVICE: &'static orderflow_directory::Service;
+    /// `shipping`.
+    const NAME: &'static str = Self::SERVICE.name;
     /// The port it listens on unless told otherwise.
-    const PORT: u16;
+    const PORT: u16 = Self::SERVICE.port;
+    /// The Kafka topic it reads unless told otherwise: the `order` events, or (bonus) each
+    /// order's current state on the compacted `order-state` topic.
+    const TOPIC: &'static str = orderflow_events::ORDER_TOPIC;
     /// Its own tables (numbered from 1; orderflow-consumer's come from 1001).
     const MIGRATIONS: Migrations;
     /// How an order becomes its rows.
@@ -103,6 +108,17 @@ impl<S: Service> Application<S> {
     /// Connects to the service's database and applies every migration it needs.
     pub async fn connect_database(settings: &DatabaseSettings) -> anyhow::Result<Database> {
         Database::connect(settings, &[S::MIGRATIONS, CONSUMER_MIGRATIONS]).await
+    }
+
+    /// What `orderflow check` compares for this service, its copies called `copies` in the
+    /// report (`shipments`).
+    pub fn check_view(copies: &'static str) -> orderflow_tools::check::CheckView {
+        orderflow_tools::check::CheckView {
+            service: S::SERVICE,
+            copies,
+            expected: crate::expected_view::<S::Copies>,
+            keeps_deleted: !<S::Projection as Projection>::TAKES_BACK_DELETED,
+        }
     }
 
     /// The service's handler for order events, for the transports and for `orderflow replay`.

@@ -59,6 +59,12 @@ impl Price {
         self.0.checked_mul(Decimal::from(count)).map(Price)
     }
 
+    /// The whole euros in it, rounded down (`42.99` is 42); `None` where that does not fit an
+    /// `i64`.
+    pub fn whole_units(self) -> Option<i64> {
+        rust_decimal::prelude::ToPrimitive::to_i64(&self.0.floor())
+    }
+
     /// The sum of `prices`; `None` where it does not fit.
     pub fn checked_sum(prices: impl IntoIterator<Item = Option<Price>>) -> Option<Price> {
         prices.into_iter().try_fold(Price::ZERO, |total, price| {
@@ -70,6 +76,15 @@ impl Price {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_units_round_down() {
+        let whole = |text: &str| Price::from_str(text).unwrap().whole_units();
+        assert_eq!(whole("1764.0"), Some(1764));
+        assert_eq!(whole("42.99"), Some(42));
+        assert_eq!(whole("0.5"), Some(0));
+        assert_eq!(whole("-0.5"), Some(-1));
+    }
 
     fn price(text: &str) -> Price {
         text.parse().unwrap()

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use askama::Template;
 use axum::Json;
@@ -9,7 +10,11 @@ use futures::future::join_all;
 use orderflow_web::HtmlPage;
 use serde_json::json;
 
-use crate::{FrontDoorState, Service};
+use crate::{FrontDoorState, Upstream};
+
+/// How long the home page waits for an instance's `/health`: a service that is not running
+/// must not make the page hang.
+const HOME_PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -22,33 +27,69 @@ struct ServiceLink {
     name: &'static str,
     href: String,
     description: &'static str,
+    running: bool,
 }
 
 struct InstanceLink {
     label: String,
     url: String,
+    running: bool,
 }
 
+/// What one instance's `/health` said.
+struct Probe<'a> {
+    upstream: &'a Upstream,
+    up: bool,
+    detail: serde_json::Value,
+}
+
+async fn probe_all<'a>(state: &'a FrontDoorState, timeout: Duration) -> Vec<Probe<'a>> {
+    let checks = state.settings.upstreams.iter().map(|upstream| async move {
+        let answer = state
+            .client
+            .get(format!("{}/health", upstream.url))
+            .timeout(timeout)
+            .send()
+            .await;
+        let up = answer.as_ref().is_ok_and(|r| r.status().is_success());
+        let detail = match answer {
+            Ok(response) => response
+                .json::<serde_json::Value>()
+                .await
+                .unwrap_or_default(),
+            Err(error) => json!({ "down": error.to_string() }),
+        };
+        Probe {
+            upstream,
+            up,
+            detail,
+        }
+    });
+    join_all(checks).await
+}
+
+/// The services behind the front door, each marked running or not (a service that joins later
+/// shows up here once it answers), and every instance.
 pub(crate) async fn home_page(State(state): State<Arc<FrontDoorState>>) -> HtmlPage<HomePage> {
-    let services = Service::ALL
+    let probes = probe_all(&state, HOME_PROBE_TIMEOUT).await;
+    let services = orderflow_directory::ALL
         .iter()
+        .filter(|service| probes.iter().any(|p| p.upstream.service == **service))
         .map(|service| ServiceLink {
-            name: service.name(),
-            href: format!("{}/", service.name()),
-            description: match service {
-                Service::Order => "Place orders and see all of them.",
-                Service::Shipping => "Shipments, made from every new order.",
-                Service::Invoicing => "Invoices, made from every new order.",
-            },
+            name: service.name,
+            href: format!("{}/", service.name),
+            description: service.summary,
+            running: probes
+                .iter()
+                .any(|p| p.upstream.service == *service && p.up),
         })
         .collect();
-    let instances = state
-        .settings
-        .upstreams
+    let instances = probes
         .iter()
-        .map(|upstream| InstanceLink {
-            label: upstream.label.clone(),
-            url: format!("{}/", upstream.url),
+        .map(|probe| InstanceLink {
+            label: probe.upstream.label.clone(),
+            url: format!("{}/", probe.upstream.url),
+            running: probe.up,
         })
         .collect();
     HtmlPage::ok(HomePage {
@@ -57,28 +98,13 @@ pub(crate) async fn home_page(State(state): State<Arc<FrontDoorState>>) -> HtmlP
     })
 }
 
-/// Every instance's own `/health`, gathered: 200 when all are up.
+/// Every instance's own `/health`, gathered: 200 when all required ones are up.
 pub(crate) async fn health(State(state): State<Arc<FrontDoorState>>) -> Response {
-    let checks = state.settings.upstreams.iter().map(|upstream| {
-        let client = state.client.clone();
-        async move {
-            let answer = client.get(format!("{}/health", upstream.url)).send().await;
-            let up = answer.as_ref().is_ok_and(|r| r.status().is_success());
-            let detail = match answer {
-                Ok(response) => response
-                    .json::<serde_json::Value>()
-                    .await
-                    .unwrap_or_default(),
-                Err(error) => json!({ "down": error.to_string() }),
-            };
-            (upstream.label.clone(), up, detail)
-        }
-    });
-    let results = join_all(checks).await;
-    let all_up = results.iter().all(|(_, up, _)| *up);
-    let body: serde_json::Map<String, serde_json::Value> = results
+    let probes = probe_all(&state, Duration::from_secs(5)).await;
+    let all_up = probes.iter().all(|p| p.up || !p.upstream.required);
+    let body: serde_json::Map<String, serde_json::Value> = probes
         .into_iter()
-        .map(|(label, _, detail)| (label, detail))
+        .map(|probe| (probe.upstream.label.clone(), probe.detail))
         .collect();
     let code = if all_up {
         StatusCode::OK

@@ -14,7 +14,7 @@ use axum::routing::{any, get};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use settings::{FrontDoorSettings, Service, Upstream};
+pub use settings::{FrontDoorSettings, Upstream};
 
 use crate::proxy::Upstreams;
 
@@ -64,15 +64,16 @@ impl FrontDoor {
         let mut router = Router::new()
             .route("/", get(home::home_page))
             .route("/health", get(home::health));
-        for service in Service::ALL {
+        for service in orderflow_directory::ALL {
             let prefix = service.prefix();
+            let with_slash = format!("{prefix}/");
             router = router
                 .route(
-                    prefix,
-                    get(move || async move { Redirect::permanent(&format!("{prefix}/")) }),
+                    &prefix,
+                    get(move || async move { Redirect::permanent(&format!("/{}/", service.name)) }),
                 )
                 .route(
-                    &format!("{prefix}/"),
+                    &with_slash,
                     any(move |state, request| proxy::forward(state, service, request)),
                 )
                 .route(

@@ -6,12 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use orderflow_web::AppError;
 
-use crate::{FrontDoorState, Service, Upstream};
+use orderflow_directory::Service;
+
+use crate::{FrontDoorState, Upstream};
 
 /// Headers that belong to one connection and must not be forwarded (RFC 9110, section 7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
@@ -28,12 +30,12 @@ const HOP_BY_HOP: [&str; 8] = [
 /// The instances of each service, picked round-robin.
 #[derive(Debug)]
 pub(crate) struct Upstreams {
-    by_service: HashMap<Service, (Vec<String>, AtomicUsize)>,
+    by_service: HashMap<&'static Service, (Vec<String>, AtomicUsize)>,
 }
 
 impl Upstreams {
     pub(crate) fn new(upstreams: &[Upstream]) -> Self {
-        let mut by_service: HashMap<Service, (Vec<String>, AtomicUsize)> = HashMap::new();
+        let mut by_service: HashMap<&'static Service, (Vec<String>, AtomicUsize)> = HashMap::new();
         for upstream in upstreams {
             by_service
                 .entry(upstream.service)
@@ -44,8 +46,8 @@ impl Upstreams {
         Upstreams { by_service }
     }
 
-    fn pick(&self, service: Service) -> Option<&str> {
-        let (urls, next) = self.by_service.get(&service)?;
+    fn pick(&self, service: &'static Service) -> Option<&str> {
+        let (urls, next) = self.by_service.get(service)?;
         if urls.is_empty() {
             return None;
         }
@@ -55,30 +57,30 @@ impl Upstreams {
 
 pub(crate) async fn forward(
     State(state): State<Arc<FrontDoorState>>,
-    service: Service,
+    service: &'static Service,
     request: Request,
 ) -> Response {
     let Some(upstream) = state.upstreams.pick(service) else {
-        return AppError::NotFound(format!("No {} instance is configured.", service.name()))
+        return AppError::NotFound(format!("No {} instance is configured.", service.name))
             .into_response();
     };
     match forward_to(&state, service, upstream, request).await {
         Ok(response) => response,
         Err(error) => {
-            tracing::warn!(service = service.name(), %upstream, error = format!("{error:#}"), "Upstream not reachable.");
-            let page = AppError::BadRequest(format!(
-                "The {} service at {upstream} is not reachable right now. Is it running?",
-                service.name()
+            tracing::warn!(service = service.name, %upstream, error = format!("{error:#}"), "Upstream not reachable.");
+            AppError::BadGateway(format!(
+                "The {name} service at {upstream} is not reachable right now. Is it running? \
+                 Start it with `orderflow {name}` (or `orderflow up --with {name}`).",
+                name = service.name
             ))
-            .into_response();
-            (StatusCode::BAD_GATEWAY, page.into_body()).into_response()
+            .into_response()
         }
     }
 }
 
 async fn forward_to(
     state: &FrontDoorState,
-    service: Service,
+    service: &'static Service,
     upstream: &str,
     request: Request,
 ) -> anyhow::Result<Response> {
@@ -86,7 +88,7 @@ async fn forward_to(
     let prefix = service.prefix();
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let rest = path_and_query
-        .strip_prefix(prefix)
+        .strip_prefix(prefix.as_str())
         .unwrap_or(path_and_query);
     let url = format!("{upstream}{rest}");
 
@@ -112,7 +114,7 @@ async fn forward_to(
     );
     headers.insert(
         HeaderName::from_static("x-forwarded-prefix"),
-        HeaderValue::from_static(prefix),
+        HeaderValue::from_str(&prefix)?,
     );
 
     let body = reqwest::Body::wrap_stream(body.into_data_stream());

@@ -1,42 +1,30 @@
 use std::net::{IpAddr, Ipv4Addr};
 
-/// The three services behind the front door.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Service {
-    Order,
-    Shipping,
-    Invoicing,
-}
-
-impl Service {
-    pub const ALL: [Service; 3] = [Service::Order, Service::Shipping, Service::Invoicing];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Order => "order",
-            Service::Shipping => "shipping",
-            Service::Invoicing => "invoicing",
-        }
-    }
-
-    /// The path prefix the front door serves it under: `/order`.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Service::Order => "/order",
-            Service::Shipping => "/shipping",
-            Service::Invoicing => "/invoicing",
-        }
-    }
-}
+use orderflow_directory::Service;
 
 /// One running instance of a service.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    pub service: Service,
+    pub service: &'static Service,
     /// `http://127.0.0.1:8081`, no trailing slash.
     pub url: String,
     /// What the home page calls it: `shipping`, `shipping #2`.
     pub label: String,
+    /// Whether the front door's `/health` is down while it is: a service that may join later
+    /// (bonus, unless `up` started it) is routed and shown, but not required.
+    pub required: bool,
+}
+
+impl Upstream {
+    /// The only instance of `service`, on this machine at `port`.
+    pub fn local(service: &'static Service, port: u16) -> Self {
+        Upstream {
+            service,
+            url: format!("http://127.0.0.1:{port}"),
+            label: service.name.to_owned(),
+            required: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -48,21 +36,19 @@ pub struct FrontDoorSettings {
 }
 
 impl FrontDoorSettings {
-    /// The front door on 8080 for one instance of each service on the given ports.
-    pub fn local(port: u16, order: u16, shipping: u16, invoicing: u16) -> Self {
-        let upstream = |service: Service, port: u16| Upstream {
-            service,
-            url: format!("http://127.0.0.1:{port}"),
-            label: service.name().to_owned(),
-        };
+    /// The front door at `port` for one instance of every service at its default port; those
+    /// `up` does not start by default are not required.
+    pub fn local(port: u16) -> Self {
         FrontDoorSettings {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port,
-            upstreams: vec![
-                upstream(Service::Order, order),
-                upstream(Service::Shipping, shipping),
-                upstream(Service::Invoicing, invoicing),
-            ],
+            upstreams: orderflow_directory::ALL
+                .iter()
+                .map(|service| Upstream {
+                    required: service.started_by_default(),
+                    ..Upstream::local(service, service.port)
+                })
+                .collect(),
         }
     }
 }

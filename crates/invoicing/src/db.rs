@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use orderflow_events::{Address, EpochMillis, Price};
+use orderflow_events::{Address, EpochMillis, OrderPlaced, Price};
 use orderflow_storage::Database;
 use serde::Serialize;
 use sqlx::Row;
@@ -49,6 +49,34 @@ pub struct InvoiceLine {
 }
 
 impl Invoice {
+    /// The invoice `order` becomes, stored at `received_ms`. Its total is the order's: an order
+    /// whose total cannot be computed is refused before it becomes an invoice.
+    pub fn of(order: &OrderPlaced, received_ms: i64) -> Self {
+        Invoice {
+            id: order.id,
+            customer: InvoiceCustomer {
+                customer_id: order.customer.customer_id,
+                name: order.customer.name.clone(),
+                firstname: order.customer.firstname.clone(),
+                email: order.customer.email.clone(),
+            },
+            updated: order.updated,
+            billing_address: order.billing_address.clone(),
+            lines: order
+                .order_line
+                .iter()
+                .map(|line| InvoiceLine {
+                    count: line.count,
+                    item_id: line.item.item_id,
+                    item_name: line.item.name.clone(),
+                    price: line.item.price,
+                })
+                .collect(),
+            total_amount: order.total_price().unwrap_or_default(),
+            received_ms,
+        }
+    }
+
     /// "Eberhard Wolff".
     pub fn customer_name(&self) -> String {
         format!("{} {}", self.customer.firstname, self.customer.name)

@@ -12,9 +12,8 @@ use orderflow_storage::Migrations;
 pub struct Invoicing;
 
 impl Service for Invoicing {
-    const NAME: &'static str = "invoicing";
-    /// Contract section 1.
-    const PORT: u16 = 8083;
+    /// Contract section 1: port 8083.
+    const SERVICE: &'static orderflow_directory::Service = &orderflow_directory::INVOICING;
     const MIGRATIONS: Migrations = Migrations {
         postgres: || sqlx::migrate!("./migrations/postgres"),
         sqlite: || sqlx::migrate!("./migrations/sqlite"),

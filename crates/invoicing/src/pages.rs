@@ -4,6 +4,7 @@
 use askama::Template;
 use async_trait::async_trait;
 use orderflow_consumer::{Copies, CopyList};
+use orderflow_events::OrderPlaced;
 use orderflow_storage::Database;
 
 use crate::db::{self, Invoice, InvoiceSummary};
@@ -43,6 +44,14 @@ impl Copies for Invoices {
 
     fn id(invoice: &Invoice) -> i64 {
         invoice.id
+    }
+
+    fn received_ms(invoice: &Invoice) -> i64 {
+        invoice.received_ms
+    }
+
+    fn expected(order: &OrderPlaced) -> Invoice {
+        Invoice::of(order, 0)
     }
 
     fn list_page(list: CopyList<InvoiceSummary>) -> InvoicesPage {

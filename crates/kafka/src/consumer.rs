@@ -282,9 +282,21 @@ struct Record<'a> {
     source: String,
 }
 
+/// The order id a record key names: `17` (order-state) or `17created` (order).
+fn order_id_of_key(key: &[u8]) -> Option<i64> {
+    let key = std::str::from_utf8(key).ok()?;
+    key.strip_suffix("created").unwrap_or(key).parse().ok()
+}
+
 impl<'a> Record<'a> {
     fn new(message: BorrowedMessage<'a>) -> Self {
-        let content = Content::from_json(message.payload().unwrap_or_default());
+        let content = match message.payload() {
+            Some(payload) => Content::from_json(payload),
+            // A tombstone: on the compacted `order-state` topic, the order (the key) was deleted.
+            None => Content::Gone {
+                id: message.key().and_then(order_id_of_key),
+            },
+        };
         let source = format!(
             "{}/{}@{}",
             message.topic(),

@@ -12,7 +12,7 @@ pub use consumer::{ConsumerSettings, ConsumerStatus, run_consumer};
 pub use probe::BrokerProbe;
 pub use publisher::{EMBEDDED_BROKER_CLUSTER_ID, KafkaPublisher};
 pub use settings::{KafkaSettings, SettingsError};
-pub use topics::ensure_topic;
+pub use topics::{COMPACTED, ensure_topic, ensure_topic_with};
 
 /// The error type of rdkafka, re-exported so that callers need not depend on rdkafka.
 pub use rdkafka::error::KafkaError;

@@ -5,14 +5,15 @@ use futures::future::join_all;
 use orderflow_transport::{OutgoingEvent, PublishError, Publisher};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 use tokio::sync::OnceCell;
 
 use crate::topics::cluster_id;
-use crate::{KafkaSettings, ensure_topic};
+use crate::{COMPACTED, KafkaSettings, ensure_topic, ensure_topic_with};
 
-/// The outbox relay's sink: sends stored events as records on the order topic.
+/// The outbox relay's sink: sends stored events as records on the order topic, and each order's
+/// state on the compacted `<topic>-state`.
 pub struct KafkaPublisher {
     /// Made by the first `prepare`, once the broker said what it is.
     producer: OnceCell<FutureProducer>,
@@ -126,32 +127,65 @@ impl Publisher for KafkaPublisher {
         )
         .await
         .map_err(classify)?;
+        ensure_topic_with(
+            &self.settings,
+            &self.settings.state_topic(),
+            self.settings.partitions,
+            &COMPACTED,
+        )
+        .await
+        .map_err(classify)?;
         self.topic_ready.store(true, Ordering::Release);
         Ok(())
     }
 
     async fn publish(&self, events: &[OutgoingEvent]) -> Vec<Result<(), PublishError>> {
-        // Enqueue the whole batch first, then wait for the acknowledgements together.
+        // Enqueue the whole batch first (in order: a key's records keep it), then wait for the
+        // acknowledgements together. An event is done once each of its records is.
+        let state_topic = self.settings.state_topic();
         let deliveries = events.iter().map(|event| {
-            let record = FutureRecord::to(&self.settings.topic)
-                .key(event.key.as_str())
-                .payload(event.payload.as_str())
-                .headers(Self::record_headers(event));
-            let queued = self
-                .producer()
-                .and_then(|producer| producer.send_result(record).map_err(|(error, _)| error));
+            let headers = Self::record_headers(event);
+            let mut queued = Vec::with_capacity(2);
+            if let Some(payload) = &event.payload {
+                let record = FutureRecord::to(&self.settings.topic)
+                    .key(event.key.as_str())
+                    .payload(payload.as_str())
+                    .headers(headers.clone());
+                queued.push(self.send(record));
+            }
+            if let Some(state) = &event.state {
+                let record = FutureRecord::<str, str>::to(&state_topic)
+                    .key(state.key.as_str())
+                    .headers(headers);
+                // No payload at all is a tombstone: compaction then drops the key's records.
+                let record = match &state.value {
+                    Some(value) => record.payload(value.as_str()),
+                    None => record,
+                };
+                queued.push(self.send(record));
+            }
             async move {
-                match queued {
-                    Ok(delivery) => match delivery.await {
-                        Ok(Ok(_)) => Ok(()),
-                        Ok(Err((error, _))) => Err(classify(error)),
-                        Err(_canceled) => Err(classify(KafkaError::Canceled)),
-                    },
-                    Err(error) => Err(classify(error)),
+                for delivery in queued {
+                    match delivery {
+                        Ok(delivery) => match delivery.await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err((error, _))) => return Err(classify(error)),
+                            Err(_canceled) => return Err(classify(KafkaError::Canceled)),
+                        },
+                        Err(error) => return Err(classify(error)),
+                    }
                 }
+                Ok(())
             }
         });
         join_all(deliveries).await
+    }
+}
+
+impl KafkaPublisher {
+    fn send(&self, record: FutureRecord<'_, str, str>) -> Result<DeliveryFuture, KafkaError> {
+        self.producer()
+            .and_then(|producer| producer.send_result(record).map_err(|(error, _)| error))
     }
 }
 

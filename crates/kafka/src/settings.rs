@@ -48,6 +48,12 @@ impl KafkaSettings {
         }
     }
 
+    /// The compacted topic the order service also writes each order's current state to:
+    /// `<topic>-state`, which for the contract's topic is `order-state`.
+    pub fn state_topic(&self) -> String {
+        format!("{}-state", self.topic)
+    }
+
     /// Uses `topic` (and `<topic>.DLT` for parked records) instead of the contract's.
     pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
         self.topic = topic.into();

@@ -6,6 +6,20 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::KafkaSettings;
 
+/// How the order-state topic is compacted (Apache Kafka's topic configs; the embedded broker
+/// reads `cleanup.policy` and compacts in its maintenance task instead):
+/// - `segment.ms` 10 s: Kafka never compacts the segment being written, so segments roll often
+///   enough for compaction to show in a demo (the default is a week);
+/// - `min.cleanable.dirty.ratio` 0.01: the cleaner runs as soon as anything is superseded;
+/// - `delete.retention.ms` one day (Kafka's default): how long a tombstone stays. A reader that
+///   is away for longer than that may miss a deletion, so it must not be small.
+pub const COMPACTED: [(&str, &str); 4] = [
+    ("cleanup.policy", "compact"),
+    ("segment.ms", "10000"),
+    ("min.cleanable.dirty.ratio", "0.01"),
+    ("delete.retention.ms", "86400000"),
+];
+
 /// Creates `topic` with `partitions` partitions when it does not exist. An existing topic is
 /// left alone; if it has fewer partitions than asked for, that is logged as a warning, because
 /// consumer instances beyond its partition count will get no work.
@@ -14,16 +28,29 @@ pub async fn ensure_topic(
     topic: &str,
     partitions: i32,
 ) -> Result<(), KafkaError> {
+    ensure_topic_with(settings, topic, partitions, &[]).await
+}
+
+/// [`ensure_topic`], creating it with `config` (e.g. [`COMPACTED`]).
+pub async fn ensure_topic_with(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: i32,
+    config: &[(&str, &str)],
+) -> Result<(), KafkaError> {
     let admin: Arc<AdminClient<DefaultClientContext>> =
         Arc::new(settings.client_config("orderflow-admin").create()?);
     let options = AdminOptions::new()
         .operation_timeout(Some(settings.request_timeout))
         .request_timeout(Some(settings.request_timeout));
-    let new_topic = NewTopic::new(
+    let mut new_topic = NewTopic::new(
         topic,
         partitions,
         TopicReplication::Fixed(settings.replication_factor),
     );
+    for (key, value) in config {
+        new_topic = new_topic.set(key, value);
+    }
     let results = admin.create_topics([&new_topic], &options).await?;
     for result in results {
         match result {

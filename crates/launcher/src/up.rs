@@ -3,7 +3,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use orderflow_front_door::{FrontDoor, FrontDoorSettings, Service, Upstream};
+use orderflow_directory::Service;
+use orderflow_front_door::{FrontDoor, FrontDoorSettings, Upstream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -15,7 +16,7 @@ use crate::logs::LogMux;
 
 /// One service instance `up` runs.
 struct Instance {
-    service: Service,
+    service: &'static Service,
     label: String,
     name: String,
     port: u16,
@@ -88,7 +89,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
     let mut pids = Vec::new();
     for (index, instance) in instances.iter().enumerate() {
         let mut args: Vec<OsString> = vec![
-            instance.service.name().into(),
+            instance.service.name.into(),
             "--port".into(),
             instance.port.to_string().into(),
             "--data-dir".into(),
@@ -96,10 +97,14 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
         ];
         if settings.feed {
             args.extend(["--transport".into(), "feed".into()]);
-            if instance.service != Service::Order {
+            if instance.service.is_consumer() {
                 args.extend([
                     "--feed-url".into(),
-                    format!("http://127.0.0.1:{}/feed", settings.ports.order).into(),
+                    format!(
+                        "http://127.0.0.1:{}/feed",
+                        settings.ports.of(&orderflow_directory::ORDER)
+                    )
+                    .into(),
                 ]);
             }
         } else {
@@ -125,17 +130,26 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
         ));
     }
 
-    // The front door, in this process.
+    // The front door, in this process. A consumer `up` does not run is routed all the same, at
+    // its port: started later (`orderflow bonus`), it shows up on the home page.
+    let mut upstreams: Vec<Upstream> = instances
+        .iter()
+        .map(|i| Upstream {
+            label: i.label.clone(),
+            ..Upstream::local(i.service, i.port)
+        })
+        .collect();
+    for service in orderflow_directory::consumers() {
+        if settings.scale.count(service) == 0 {
+            upstreams.push(Upstream {
+                required: false,
+                ..Upstream::local(service, settings.ports.of(service))
+            });
+        }
+    }
     let front_door_settings = FrontDoorSettings {
-        upstreams: instances
-            .iter()
-            .map(|i| Upstream {
-                service: i.service,
-                url: format!("http://127.0.0.1:{}", i.port),
-                label: i.label.clone(),
-            })
-            .collect(),
-        ..FrontDoorSettings::local(settings.ports.front_door, 0, 0, 0)
+        upstreams,
+        ..FrontDoorSettings::local(settings.ports.front_door)
     };
     let front_door = FrontDoor::build(front_door_settings).await?;
     let front_door_port = front_door.port();
@@ -180,40 +194,27 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
 
 /// Names and ports of every instance; extra instances get free ports.
 fn plan_instances(settings: &UpSettings) -> anyhow::Result<Vec<Instance>> {
-    let ports = settings.ports;
+    let ports = &settings.ports;
     ensure_free(ports.front_door, "--port")?;
-    let mut instances = vec![Instance {
-        service: Service::Order,
-        label: "order".to_owned(),
-        name: "order".to_owned(),
-        port: ensure_free(ports.order, "--order-port")?,
-    }];
-    for (service, count, first_port, option) in [
-        (
-            Service::Shipping,
-            settings.scale.shipping,
-            ports.shipping,
-            "--shipping-port",
-        ),
-        (
-            Service::Invoicing,
-            settings.scale.invoicing,
-            ports.invoicing,
-            "--invoicing-port",
-        ),
-    ] {
+    let mut instances = Vec::new();
+    for service in orderflow_directory::ALL {
+        let count = match service.is_consumer() {
+            true => settings.scale.count(service),
+            false => 1,
+        };
         for n in 1..=count {
             let port = if n == 1 {
-                ensure_free(first_port, option)?
+                let option = format!("--service-port {}=<port>", service.name);
+                ensure_free(ports.of(service), &option)?
             } else {
                 free_port()?
             };
             let (label, name) = if count == 1 {
-                (service.name().to_owned(), service.name().to_owned())
+                (service.name.to_owned(), service.name.to_owned())
             } else {
                 (
-                    format!("{} #{n}", service.name()),
-                    format!("{}-{n}", service.name()),
+                    format!("{} #{n}", service.name),
+                    format!("{}-{n}", service.name),
                 )
             };
             instances.push(Instance {

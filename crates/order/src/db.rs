@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use orderflow_events::{
     Address, Customer, EpochMillis, Item, OrderLine, OrderPlaced, Price, order_created_key,
+    order_state_key,
 };
 use orderflow_storage::{Database, params};
 use sqlx::Row;
@@ -13,6 +14,11 @@ use crate::domain::ResolvedOrder;
 
 /// The event type of an order's first event; sent as the `ce_type` header.
 pub const ORDER_CREATED: &str = "order.created";
+
+/// The event type of an order's deletion: only its state changes (a tombstone on
+/// `order-state`); the `order` topic, as the originals', carries creations only. Its outbox row
+/// has no document (an empty payload).
+pub const ORDER_DELETED: &str = "order.deleted";
 
 /// How many orders the list page shows at most, newest first.
 pub const LIST_LIMIT: i64 = 500;
@@ -232,8 +238,10 @@ pub async fn was_announced(db: &Database, id: i64) -> anyhow::Result<bool> {
     )
 }
 
-/// Deletes the order and its lines; `false` when there was no such order. Its events stay in
-/// the log: consumers' copies are not touched.
+/// Deletes the order and its lines, and stores its `order.deleted` event in the same
+/// transaction; `false` when there was no such order. Its earlier events stay in the log:
+/// shipping's and invoicing's copies are not touched; readers of each order's state (bonus)
+/// learn of the deletion.
 pub async fn delete_order(db: &Database, id: i64) -> anyhow::Result<bool> {
     let mut tx = db.begin().await.context("failed to begin a transaction")?;
     // Explicit, rather than relying on ON DELETE CASCADE, which SQLite enforces only with
@@ -249,6 +257,19 @@ pub async fn delete_order(db: &Database, id: i64) -> anyhow::Result<bool> {
         .await
         .context("failed to delete the order")?
         .rows_affected();
+    if deleted > 0 {
+        sqlx::query(
+            "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms) \
+             VALUES ($1, $2, $3, '', $4)",
+        )
+        .bind(id)
+        .bind(ORDER_DELETED)
+        .bind(order_state_key(id))
+        .bind(EpochMillis::now().0)
+        .execute(&mut *tx)
+        .await
+        .context("failed to store the order's deletion")?;
+    }
     tx.commit().await.context("failed to commit the deletion")?;
     Ok(deleted > 0)
 }

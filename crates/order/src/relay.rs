@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use orderflow_storage::{Backend, Database, params};
-use orderflow_transport::{Backoff, OutgoingEvent, PublishError, Publisher};
+use orderflow_transport::{Backoff, OutgoingEvent, PublishError, Publisher, StateRecord};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use orderflow_events::EpochMillis;
+use orderflow_events::{EpochMillis, order_state_key};
 
+use crate::db::{ORDER_CREATED, ORDER_DELETED};
 use crate::feed_db;
 
 /// How the relay paces itself.
@@ -163,7 +164,7 @@ impl OutboxRelay {
         connection: &mut AnyConnection,
     ) -> anyhow::Result<usize> {
         let select = format!(
-            "SELECT id, event_key, payload, event_type, created_ms FROM order_event \
+            "SELECT id, order_id, event_key, payload, event_type, created_ms FROM order_event \
              WHERE published_ms IS NULL ORDER BY id LIMIT $1{}",
             self.db.backend().skip_locked()
         );
@@ -174,13 +175,14 @@ impl OutboxRelay {
             .context("failed to read pending events")?
             .iter()
             .map(|row| {
-                Ok(OutgoingEvent {
-                    id: row.try_get("id")?,
-                    key: row.try_get("event_key")?,
-                    payload: row.try_get("payload")?,
-                    event_type: row.try_get("event_type")?,
-                    created_ms: row.try_get("created_ms")?,
-                })
+                Ok(outgoing(
+                    row.try_get("id")?,
+                    row.try_get("order_id")?,
+                    row.try_get("event_key")?,
+                    row.try_get("payload")?,
+                    row.try_get("event_type")?,
+                    row.try_get("created_ms")?,
+                ))
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .context("failed to read a pending event")?;
@@ -189,11 +191,15 @@ impl OutboxRelay {
         }
 
         let results = publisher.publish(&events).await;
+        // Only the events before the first failure count as sent: one after it may be the same
+        // order's deletion, and its tombstone must never overtake the order's state (it would
+        // bring the order back once compacted). The rest is sent again; readers are idempotent.
         let mut acknowledged = Vec::with_capacity(events.len());
         let mut first_error: Option<PublishError> = None;
         for (event, result) in events.iter().zip(results) {
             match result {
-                Ok(()) => acknowledged.push(event.id),
+                Ok(()) if first_error.is_none() => acknowledged.push(event.id),
+                Ok(()) => {}
                 Err(error) => {
                     first_error.get_or_insert(error);
                 }
@@ -222,5 +228,73 @@ impl OutboxRelay {
                 events.len()
             ))),
         }
+    }
+}
+
+/// An outbox row as the publisher sends it. A new order goes on the event stream (as the
+/// originals' records) and, as its current state, on the state stream; a deletion only on the
+/// state stream, as a tombstone. A type this service does not know goes where events always
+/// went, on the event stream.
+fn outgoing(
+    id: i64,
+    order_id: i64,
+    key: String,
+    payload: String,
+    event_type: String,
+    created_ms: i64,
+) -> OutgoingEvent {
+    let state_key = order_state_key(order_id);
+    let (payload, state) = match event_type.as_str() {
+        ORDER_CREATED => (
+            Some(payload.clone()),
+            Some(StateRecord {
+                key: state_key,
+                value: Some(payload),
+            }),
+        ),
+        ORDER_DELETED => (
+            None,
+            Some(StateRecord {
+                key: state_key,
+                value: None,
+            }),
+        ),
+        _ => (Some(payload), None),
+    };
+    OutgoingEvent {
+        id,
+        key,
+        payload,
+        state,
+        event_type,
+        created_ms,
+    }
+}
+
+#[cfg(test)]
+mod outgoing_tests {
+    use super::*;
+
+    #[test]
+    fn a_new_order_goes_on_both_streams_and_a_deletion_is_a_tombstone_on_the_state_stream() {
+        let placed = outgoing(
+            1,
+            7,
+            "7created".into(),
+            "{}".into(),
+            ORDER_CREATED.into(),
+            0,
+        );
+        assert_eq!(placed.payload.as_deref(), Some("{}"));
+        let state = placed.state.expect("a state record");
+        assert_eq!(
+            (state.key.as_str(), state.value.as_deref()),
+            ("7", Some("{}"))
+        );
+
+        let deleted = outgoing(2, 7, "7".into(), String::new(), ORDER_DELETED.into(), 0);
+        assert_eq!(deleted.payload, None);
+        let state = deleted.state.expect("a tombstone");
+        assert_eq!((state.key.as_str(), state.value), ("7", None));
     }
 }

@@ -2,11 +2,9 @@
 
 mod cli;
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     orderflow_launcher::process::init_logging();
     match cli.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -40,6 +40,7 @@ struct Ports {
     order: u16,
     shipping: u16,
     invoicing: u16,
+    bonus: u16,
     broker: u16,
 }
 
@@ -50,6 +51,7 @@ impl Ports {
             order: free_port(),
             shipping: free_port(),
             invoicing: free_port(),
+            bonus: free_port(),
             broker: free_port(),
         }
     }
@@ -66,9 +68,10 @@ impl Up {
         let child = Command::new(ORDERFLOW)
             .arg("up")
             .args(["--port", &ports.front_door.to_string()])
-            .args(["--order-port", &ports.order.to_string()])
-            .args(["--shipping-port", &ports.shipping.to_string()])
-            .args(["--invoicing-port", &ports.invoicing.to_string()])
+            .args(["--service-port", &format!("order={}", ports.order)])
+            .args(["--service-port", &format!("shipping={}", ports.shipping)])
+            .args(["--service-port", &format!("invoicing={}", ports.invoicing)])
+            .args(["--service-port", &format!("bonus={}", ports.bonus)])
             .args(["--broker-port", &ports.broker.to_string()])
             .arg("--data-dir")
             .arg(data_dir)

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use orderflow_events::{Address, EpochMillis};
+use orderflow_events::{Address, EpochMillis, OrderPlaced};
 use orderflow_storage::Database;
 use serde::Serialize;
 use sqlx::Row;
@@ -45,6 +45,30 @@ pub struct ShipmentLine {
 }
 
 impl Shipment {
+    /// The shipment `order` becomes, stored at `received_ms`.
+    pub fn of(order: &OrderPlaced, received_ms: i64) -> Self {
+        Shipment {
+            id: order.id,
+            customer: ShipmentCustomer {
+                customer_id: order.customer.customer_id,
+                name: order.customer.name.clone(),
+                firstname: order.customer.firstname.clone(),
+            },
+            updated: order.updated,
+            shipping_address: order.shipping_address.clone(),
+            lines: order
+                .order_line
+                .iter()
+                .map(|line| ShipmentLine {
+                    count: line.count,
+                    item_id: line.item.item_id,
+                    item_name: line.item.name.clone(),
+                })
+                .collect(),
+            received_ms,
+        }
+    }
+
     /// "Eberhard Wolff".
     pub fn customer_name(&self) -> String {
         format!("{} {}", self.customer.firstname, self.customer.name)

@@ -12,9 +12,8 @@ use orderflow_storage::Migrations;
 pub struct Shipping;
 
 impl Service for Shipping {
-    const NAME: &'static str = "shipping";
-    /// Contract section 1.
-    const PORT: u16 = 8082;
+    /// Contract section 1: port 8082.
+    const SERVICE: &'static orderflow_directory::Service = &orderflow_directory::SHIPPING;
     const MIGRATIONS: Migrations = Migrations {
         postgres: || sqlx::migrate!("./migrations/postgres"),
         sqlite: || sqlx::migrate!("./migrations/sqlite"),

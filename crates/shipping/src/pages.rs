@@ -4,6 +4,7 @@
 use askama::Template;
 use async_trait::async_trait;
 use orderflow_consumer::{Copies, CopyList};
+use orderflow_events::OrderPlaced;
 use orderflow_storage::Database;
 
 use crate::db::{self, Shipment, ShipmentSummary};
@@ -43,6 +44,14 @@ impl Copies for Shipments {
 
     fn id(shipment: &Shipment) -> i64 {
         shipment.id
+    }
+
+    fn received_ms(shipment: &Shipment) -> i64 {
+        shipment.received_ms
+    }
+
+    fn expected(order: &OrderPlaced) -> Shipment {
+        Shipment::of(order, 0)
     }
 
     fn list_page(list: CopyList<ShipmentSummary>) -> ShipmentsPage {

@@ -1,60 +1,119 @@
-//! `orderflow check`: whether every order has exactly the shipment and the invoice it should.
+//! `orderflow check`: whether every consumer holds exactly what it should of every order.
+//!
+//! Each consumer service answers its check view (`GET /api/check`: for every order it holds,
+//! what it made of it) and says, through [`CheckView`], what it should have made of an order.
+//! The check compares the two for every order order lists, and looks up the orders a consumer
+//! holds that order no longer lists (deleted: 410, or never existed).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
-use orderflow_events::{Address, EpochMillis, OrderPlaced, Price};
+use orderflow_directory::Service;
+use orderflow_events::OrderPlaced;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use crate::client::{Endpoints, is_unreachable};
 
+/// What one consumer service should hold of an order, as its check view shows it.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckView {
+    pub service: &'static Service,
+    /// What its copies are called in the report: `shipments`.
+    pub copies: &'static str,
+    /// The view of `order` it should hold.
+    pub expected: fn(&OrderPlaced) -> serde_json::Value,
+    /// Whether it keeps what it made of a deleted order (shipping, invoicing: the contract says
+    /// copies stay), or takes it back (bonus: a deleted order earns nothing).
+    pub keeps_deleted: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct CheckSettings {
     pub endpoints: Endpoints,
+    /// The consumers to check; one not among `endpoints` is left out.
+    pub views: Vec<CheckView>,
     /// How long to wait for copies still on their way before reporting what is missing.
     pub settle_timeout: Duration,
 }
 
-/// What is wrong, by order id; empty lists mean consistent.
+/// What is wrong, per consumer and by order id; empty lists mean consistent.
 #[derive(Debug, Default)]
 pub struct CheckReport {
     pub orders: usize,
-    pub shipments: usize,
-    pub invoices: usize,
-    pub orders_without_shipment: Vec<i64>,
-    pub orders_without_invoice: Vec<i64>,
-    /// Copies whose order never existed (copies of deleted orders are fine and not listed).
-    pub shipments_without_order: Vec<i64>,
-    pub invoices_without_order: Vec<i64>,
-    pub copies_of_deleted_orders: usize,
-    /// Copies that differ from their order, with what differs.
+    pub services: Vec<ServiceReport>,
+    /// Consumers that join later (bonus) and were not running: not checked.
+    pub not_running: Vec<&'static str>,
+}
+
+/// One consumer's part of the report.
+#[derive(Debug)]
+pub struct ServiceReport {
+    pub view: CheckView,
+    /// Entries in its check view.
+    pub held: usize,
+    /// Orders it holds nothing of.
+    pub missing: Vec<i64>,
+    /// What it holds of orders that never existed.
+    pub without_order: Vec<i64>,
+    /// What it holds of deleted orders, where that is right (kept, as the contract says).
+    pub of_deleted_orders: usize,
+    /// What it still holds of deleted orders although it should have taken it back.
+    pub kept_deleted: Vec<i64>,
+    /// Entries that differ from their order, with what differs.
     pub differing: Vec<(i64, String)>,
+}
+
+impl ServiceReport {
+    fn new(view: CheckView, held: usize) -> Self {
+        ServiceReport {
+            view,
+            held,
+            missing: Vec::new(),
+            without_order: Vec::new(),
+            of_deleted_orders: 0,
+            kept_deleted: Vec::new(),
+            differing: Vec::new(),
+        }
+    }
+
+    pub fn consistent(&self) -> bool {
+        self.missing.is_empty()
+            && self.without_order.is_empty()
+            && self.kept_deleted.is_empty()
+            && self.differing.is_empty()
+    }
 }
 
 impl CheckReport {
     pub fn consistent(&self) -> bool {
-        self.orders_without_shipment.is_empty()
-            && self.orders_without_invoice.is_empty()
-            && self.shipments_without_order.is_empty()
-            && self.invoices_without_order.is_empty()
-            && self.differing.is_empty()
+        self.services.iter().all(ServiceReport::consistent)
+    }
+
+    /// The report of consumer `name`, if it was checked.
+    pub fn service(&self, name: &str) -> Option<&ServiceReport> {
+        self.services.iter().find(|s| s.view.service.name == name)
+    }
+
+    /// Entries that differ from their order, over every consumer.
+    pub fn differing(&self) -> usize {
+        self.services.iter().map(|s| s.differing.len()).sum()
     }
 
     pub fn print(&self) {
-        println!(
-            "orders {}, shipments {}, invoices {}",
-            self.orders, self.shipments, self.invoices
+        let mut counts = vec![format!("orders {}", self.orders)];
+        counts.extend(
+            self.services
+                .iter()
+                .map(|s| format!("{} {}", s.view.copies, s.held)),
         );
-        if self.copies_of_deleted_orders > 0 {
-            println!(
-                "copies of deleted orders (kept, as the contract says): {}",
-                self.copies_of_deleted_orders
-            );
+        println!("{}", counts.join(", "));
+        for name in &self.not_running {
+            println!("{name}: not running, not checked");
         }
-        let list = |what: &str, ids: &[i64]| {
+        let list = |what: String, ids: &[i64]| {
             if !ids.is_empty() {
                 let shown: Vec<String> = ids.iter().take(20).map(i64::to_string).collect();
                 let more = if ids.len() > 20 {
@@ -65,12 +124,26 @@ impl CheckReport {
                 println!("{what}: {} ({}{more})", ids.len(), shown.join(", "));
             }
         };
-        list("orders without a shipment", &self.orders_without_shipment);
-        list("orders without an invoice", &self.orders_without_invoice);
-        list("shipments without an order", &self.shipments_without_order);
-        list("invoices without an order", &self.invoices_without_order);
-        for (id, what) in self.differing.iter().take(20) {
-            println!("copy of order {id} differs: {what}");
+        for service in &self.services {
+            let name = service.view.service.name;
+            if service.of_deleted_orders > 0 {
+                println!(
+                    "{name}: {} of deleted orders (kept, as the contract says): {}",
+                    service.view.copies, service.of_deleted_orders
+                );
+            }
+            list(format!("orders {name} holds nothing of"), &service.missing);
+            list(
+                format!("{name}: {} without an order", service.view.copies),
+                &service.without_order,
+            );
+            list(
+                format!("{name}: deleted orders still counted"),
+                &service.kept_deleted,
+            );
+            for (id, what) in service.differing.iter().take(20) {
+                println!("{name}: order {id} differs: {what}");
+            }
         }
         println!(
             "{}",
@@ -83,43 +156,11 @@ impl CheckReport {
     }
 }
 
+/// One entry of a check view.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Shipment {
+struct Held {
     id: i64,
-    customer: CopyCustomer,
-    updated: EpochMillis,
-    shipping_address: Address,
-    lines: Vec<CopyLine>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Invoice {
-    id: i64,
-    customer: CopyCustomer,
-    updated: EpochMillis,
-    billing_address: Address,
-    lines: Vec<CopyLine>,
-    total_amount: Price,
-}
-
-#[derive(Debug, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-struct CopyCustomer {
-    customer_id: i64,
-    name: String,
-    firstname: String,
-    email: Option<String>,
-}
-
-#[derive(Debug, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-struct CopyLine {
-    count: i64,
-    item_id: i64,
-    item_name: String,
-    price: Option<Price>,
+    view: serde_json::Value,
 }
 
 /// Checks until consistent or `settle_timeout` passed; returns the last report.
@@ -127,7 +168,7 @@ pub async fn run(settings: &CheckSettings) -> anyhow::Result<CheckReport> {
     let client = crate::client::http_client(4)?;
     let deadline = Instant::now() + settings.settle_timeout;
     loop {
-        match check_once(&client, &settings.endpoints).await {
+        match check_once(&client, settings).await {
             Ok(report) if report.consistent() || Instant::now() >= deadline => return Ok(report),
             Ok(_) => {}
             // A service restarting: ask again while there is time.
@@ -142,159 +183,72 @@ pub async fn run(settings: &CheckSettings) -> anyhow::Result<CheckReport> {
 
 async fn check_once(
     client: &reqwest::Client,
-    endpoints: &Endpoints,
+    settings: &CheckSettings,
 ) -> anyhow::Result<CheckReport> {
+    let endpoints = &settings.endpoints;
     let orders: BTreeMap<i64, OrderPlaced> =
         list_all::<OrderPlaced>(client, &format!("{}api/orders", endpoints.order), |o| o.id)
             .await?;
-    let shipments: BTreeMap<i64, Shipment> = list_all::<Shipment>(
-        client,
-        &format!("{}api/shipments", endpoints.shipping),
-        |s| s.id,
-    )
-    .await?;
-    let invoices: BTreeMap<i64, Invoice> = list_all::<Invoice>(
-        client,
-        &format!("{}api/invoices", endpoints.invoicing),
-        |i| i.id,
-    )
-    .await?;
     let mut report = CheckReport {
         orders: orders.len(),
-        shipments: shipments.len(),
-        invoices: invoices.len(),
         ..CheckReport::default()
     };
-
-    for (id, order) in &orders {
-        match shipments.get(id) {
-            None => report.orders_without_shipment.push(*id),
-            Some(shipment) => {
-                if let Some(difference) = shipment_difference(order, shipment) {
-                    report
-                        .differing
-                        .push((*id, format!("shipment: {difference}")));
-                }
+    for view in &settings.views {
+        let Some(endpoint) = endpoints.consumer(view.service.name) else {
+            continue;
+        };
+        let held = match list_all::<Held>(client, &endpoint.check_url(), |h| h.id).await {
+            Ok(held) => held,
+            Err(error) if is_unreachable(&error) && !endpoint.required() => {
+                report.not_running.push(view.service.name);
+                continue;
             }
-        }
-        match invoices.get(id) {
-            None => report.orders_without_invoice.push(*id),
-            Some(invoice) => {
-                if let Some(difference) = invoice_difference(order, invoice) {
-                    report
-                        .differing
-                        .push((*id, format!("invoice: {difference}")));
-                }
-            }
-        }
-    }
-    for (ids, orphans) in [
-        (
-            shipments.keys().copied().collect::<Vec<_>>(),
-            &mut report.shipments_without_order,
-        ),
-        (
-            invoices.keys().copied().collect::<Vec<_>>(),
-            &mut report.invoices_without_order,
-        ),
-    ] {
-        for id in ids.into_iter().filter(|id| !orders.contains_key(id)) {
-            // Deleted orders keep their copies (contract section 5): order answers 410 for them.
-            let status = client
-                .get(format!("{}order/{id}", endpoints.order))
-                .send()
-                .await
-                .context("order is not reachable")?
-                .status();
-            if status == reqwest::StatusCode::GONE {
-                report.copies_of_deleted_orders += 1;
-            } else {
-                orphans.push(id);
-            }
-        }
+            Err(error) => return Err(error),
+        };
+        report
+            .services
+            .push(compare(client, endpoints, *view, &orders, held).await?);
     }
     Ok(report)
 }
 
-fn shipment_difference(order: &OrderPlaced, shipment: &Shipment) -> Option<String> {
-    let customer = CopyCustomer {
-        customer_id: order.customer.customer_id,
-        name: order.customer.name.clone(),
-        firstname: order.customer.firstname.clone(),
-        email: None,
-    };
-    let lines: Vec<CopyLine> = order
-        .order_line
-        .iter()
-        .map(|l| CopyLine {
-            count: l.count,
-            item_id: l.item.item_id,
-            item_name: l.item.name.clone(),
-            price: None,
-        })
-        .collect();
-    if shipment.customer != customer {
-        Some(format!(
-            "customer {:?}, order says {:?}",
-            shipment.customer, customer
-        ))
-    } else if shipment.shipping_address != order.shipping_address {
-        Some(format!(
-            "address {:?}, order says {:?}",
-            shipment.shipping_address, order.shipping_address
-        ))
-    } else if shipment.lines != lines {
-        Some(format!(
-            "lines {:?}, order says {:?}",
-            shipment.lines, lines
-        ))
-    } else if shipment.updated != order.updated {
-        Some("time of the order".to_owned())
-    } else {
-        None
+/// One consumer's view against the orders.
+async fn compare(
+    client: &reqwest::Client,
+    endpoints: &Endpoints,
+    view: CheckView,
+    orders: &BTreeMap<i64, OrderPlaced>,
+    held: BTreeMap<i64, Held>,
+) -> anyhow::Result<ServiceReport> {
+    let mut report = ServiceReport::new(view, held.len());
+    for (id, order) in orders {
+        match held.get(id) {
+            None => report.missing.push(*id),
+            Some(held) => {
+                let expected = (view.expected)(order);
+                if held.view != expected {
+                    report
+                        .differing
+                        .push((*id, format!("holds {}, order says {expected}", held.view)));
+                }
+            }
+        }
     }
-}
-
-fn invoice_difference(order: &OrderPlaced, invoice: &Invoice) -> Option<String> {
-    let customer = CopyCustomer {
-        customer_id: order.customer.customer_id,
-        name: order.customer.name.clone(),
-        firstname: order.customer.firstname.clone(),
-        email: Some(order.customer.email.clone()),
-    };
-    let lines: Vec<CopyLine> = order
-        .order_line
-        .iter()
-        .map(|l| CopyLine {
-            count: l.count,
-            item_id: l.item.item_id,
-            item_name: l.item.name.clone(),
-            price: Some(l.item.price),
-        })
-        .collect();
-    if invoice.customer != customer {
-        Some(format!(
-            "customer {:?}, order says {:?}",
-            invoice.customer, customer
-        ))
-    } else if invoice.billing_address != order.billing_address {
-        Some(format!(
-            "address {:?}, order says {:?}",
-            invoice.billing_address, order.billing_address
-        ))
-    } else if invoice.lines != lines {
-        Some(format!("lines {:?}, order says {:?}", invoice.lines, lines))
-    } else if Some(invoice.total_amount) != order.total_price() {
-        Some(format!(
-            "total {}, order says {:?}",
-            invoice.total_amount,
-            order.total_price()
-        ))
-    } else if invoice.updated != order.updated {
-        Some("time of the order".to_owned())
-    } else {
-        None
+    for id in held.keys().filter(|id| !orders.contains_key(id)) {
+        // Deleted orders answer 410 (contract section 5); one that never was, 404.
+        let status = client
+            .get(format!("{}order/{id}", endpoints.order))
+            .send()
+            .await
+            .context("order is not reachable")?
+            .status();
+        match (status == reqwest::StatusCode::GONE, view.keeps_deleted) {
+            (true, true) => report.of_deleted_orders += 1,
+            (true, false) => report.kept_deleted.push(*id),
+            (false, _) => report.without_order.push(*id),
+        }
     }
+    Ok(report)
 }
 
 /// Every element of a paged list (`?after=<id>&limit=1000`), by id.

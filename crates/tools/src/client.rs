@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use orderflow_directory::Service;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -10,23 +11,81 @@ use serde_json::json;
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub order: String,
-    pub shipping: String,
-    pub invoicing: String,
+    /// Every consumer service to read (from the directory), each at one instance.
+    pub consumers: Vec<ConsumerEndpoint>,
     /// Every `/health` to read process figures from (the front door's gathers all instances).
     pub health: Vec<String>,
+}
+
+/// One consumer service, where it is read.
+#[derive(Debug, Clone)]
+pub struct ConsumerEndpoint {
+    pub service: &'static Service,
+    pub url: String,
+}
+
+impl ConsumerEndpoint {
+    /// Its check view: every copy it holds, with when it was stored (`/api/check`).
+    pub fn check_url(&self) -> String {
+        format!("{}api/check", self.url)
+    }
+
+    /// Whether a run must wait for it: a consumer `up` starts by default must be there; one
+    /// that joins later (bonus) is read only when it runs.
+    pub fn required(&self) -> bool {
+        self.service.started_by_default()
+    }
 }
 
 impl Endpoints {
     /// The services behind a front door at `front_door` (e.g. `http://localhost:8080/`).
     pub fn behind(front_door: &str) -> Self {
-        let base = format!("{}/", front_door.trim_end_matches('/'));
+        let base = slash(front_door);
         Endpoints {
             order: format!("{base}order/"),
-            shipping: format!("{base}shipping/"),
-            invoicing: format!("{base}invoicing/"),
+            consumers: orderflow_directory::consumers()
+                .map(|service| ConsumerEndpoint {
+                    service,
+                    url: format!("{base}{}/", service.name),
+                })
+                .collect(),
             health: vec![format!("{base}health")],
         }
     }
+
+    /// Reads a service at `url` instead (`--service-url shipping=http://127.0.0.1:8082`).
+    pub fn set(&mut self, option: &str) -> anyhow::Result<()> {
+        let (name, url) = option.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!(
+                "--service-url takes service=url, e.g. shipping=http://127.0.0.1:8082; got `{option}`"
+            )
+        })?;
+        let url = slash(url.trim());
+        match name.trim() {
+            "order" => self.order = url,
+            name => {
+                let endpoint = self
+                    .consumers
+                    .iter_mut()
+                    .find(|c| c.service.name == name)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--service-url {option}: there is no service `{name}`")
+                    })?;
+                endpoint.url = url;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where consumer `name` is read.
+    pub fn consumer(&self, name: &str) -> Option<&ConsumerEndpoint> {
+        self.consumers.iter().find(|c| c.service.name == name)
+    }
+}
+
+/// `url` with exactly one trailing slash.
+pub fn slash(url: &str) -> String {
+    format!("{}/", url.trim_end_matches('/'))
 }
 
 /// An order as the API answered when it was placed.
@@ -37,7 +96,7 @@ pub struct Placed {
     pub updated: i64,
 }
 
-/// A copy (shipment or invoice) as listed: its id and when it was stored.
+/// A copy as a check view lists it: its order's id and when it was stored.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stored {

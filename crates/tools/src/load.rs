@@ -1,4 +1,4 @@
-//! `orderflow load`: places orders, waits until each has its shipment and invoice, and reports.
+//! `orderflow load`: places orders, waits until every consumer holds each of them, and reports.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub struct LoadSettings {
     pub concurrency: usize,
     /// Orders per second instead of as fast as the clients go.
     pub rate: Option<f64>,
-    /// How long to wait for every shipment and invoice after the last order.
+    /// How long to wait for every consumer's copies after the last order.
     pub settle_timeout: Duration,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
@@ -39,14 +39,20 @@ pub struct LoadReport {
     /// Orders per second from the first order's time to the last copy stored.
     pub end_to_end_per_sec: f64,
     pub post_latency_ms: Percentiles,
-    pub to_shipment_ms: Percentiles,
-    pub to_invoice_ms: Percentiles,
-    pub missing_shipments: u64,
-    pub missing_invoices: u64,
+    /// Per consumer that was read: order placed -> its copy stored, and what never arrived.
+    pub consumers: Vec<ConsumerLatency>,
     /// Services that were down (or restarting) while we waited for their copies: how long in
     /// all, and how many times.
     pub unreachable: Vec<Outage>,
     pub peak_rss_kb: Vec<(String, u64)>,
+}
+
+/// How long one consumer took to hold the orders.
+#[derive(Debug, Clone)]
+pub struct ConsumerLatency {
+    pub service: &'static str,
+    pub to_stored_ms: Percentiles,
+    pub missing: u64,
 }
 
 /// How long a service could not be reached while `load` waited for it.
@@ -89,42 +95,30 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
     let orders: HashMap<i64, i64> = placed.orders.iter().map(|p| (p.id, p.updated)).collect();
 
     let mut unreachable = Vec::new();
-    let (shipments, outage) = wait_for_copies(
-        &client,
-        &format!("{}api/shipments", settings.endpoints.shipping),
-        &orders,
-        &settings,
-        "shipments",
-    )
-    .await?;
-    unreachable.extend(outage.named("shipping"));
-    let (invoices, outage) = wait_for_copies(
-        &client,
-        &format!("{}api/invoices", settings.endpoints.invoicing),
-        &orders,
-        &settings,
-        "invoices",
-    )
-    .await?;
-    unreachable.extend(outage.named("invoicing"));
-
-    let mut to_shipment = histogram();
-    let mut to_invoice = histogram();
-    for (id, updated) in &orders {
-        if let Some(received) = shipments.get(id) {
-            to_shipment.saturating_record((received - updated).max(0) as u64);
+    let mut consumers = Vec::new();
+    let mut last = orders.values().min().copied().unwrap_or(0);
+    let first = last;
+    for endpoint in &settings.endpoints.consumers {
+        if !endpoint.required() && !is_running(&client, &endpoint.check_url()).await {
+            continue;
         }
-        if let Some(received) = invoices.get(id) {
-            to_invoice.saturating_record((received - updated).max(0) as u64);
+        let name = endpoint.service.name;
+        let (stored, outage) =
+            wait_for_copies(&client, &endpoint.check_url(), &orders, &settings, name).await?;
+        unreachable.extend(outage.named(name));
+        let mut to_stored = histogram();
+        for (id, updated) in &orders {
+            if let Some(received) = stored.get(id) {
+                to_stored.saturating_record((received - updated).max(0) as u64);
+            }
         }
+        last = stored.values().copied().fold(last, i64::max);
+        consumers.push(ConsumerLatency {
+            service: name,
+            to_stored_ms: Percentiles::of(&to_stored),
+            missing: settings.orders - stored.len() as u64,
+        });
     }
-    let first = orders.values().min().copied().unwrap_or(0);
-    let last = shipments
-        .values()
-        .chain(invoices.values())
-        .max()
-        .copied()
-        .unwrap_or(first);
     let span_secs = ((last - first).max(1) as f64) / 1000.0;
     Ok(LoadReport {
         orders: settings.orders,
@@ -132,13 +126,17 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
         placing_secs,
         end_to_end_per_sec: settings.orders as f64 / span_secs,
         post_latency_ms: Percentiles::of(&placed.post_latency),
-        to_shipment_ms: Percentiles::of(&to_shipment),
-        to_invoice_ms: Percentiles::of(&to_invoice),
-        missing_shipments: settings.orders - shipments.len() as u64,
-        missing_invoices: settings.orders - invoices.len() as u64,
+        consumers,
         unreachable,
         peak_rss_kb: client::peak_rss(&client, &settings.endpoints.health).await,
     })
+}
+
+/// Whether a consumer that joins later answers at all.
+async fn is_running(client: &reqwest::Client, check_url: &str) -> bool {
+    client::list_stored(client, check_url, i64::MAX - 1)
+        .await
+        .is_ok()
 }
 
 struct PlacedAll {
@@ -314,9 +312,19 @@ fn bar(settings: &LoadSettings, length: u64, prefix: &str) -> ProgressBar {
 }
 
 impl LoadReport {
-    /// Whether every order has its shipment and its invoice.
+    /// Whether every consumer read holds every order.
     pub fn complete(&self) -> bool {
-        self.missing_shipments == 0 && self.missing_invoices == 0
+        self.consumers.iter().all(|c| c.missing == 0)
+    }
+
+    /// `12 for shipping, 3 for bonus`.
+    fn missing(&self) -> String {
+        self.consumers
+            .iter()
+            .filter(|c| c.missing > 0)
+            .map(|c| format!("{} for {}", c.missing, c.service))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -327,10 +335,8 @@ impl LoadReport {
             "placedPerSec": self.orders as f64 / self.placing_secs.max(1e-9),
             "endToEndPerSec": self.end_to_end_per_sec,
             "postLatencyMs": self.post_latency_ms.json(),
-            "toShipmentMs": self.to_shipment_ms.json(),
-            "toInvoiceMs": self.to_invoice_ms.json(),
-            "missingShipments": self.missing_shipments,
-            "missingInvoices": self.missing_invoices,
+            "toStoredMs": self.consumers.iter().map(|c| (c.service.to_owned(), c.to_stored_ms.json())).collect::<serde_json::Map<_, _>>(),
+            "missing": self.consumers.iter().map(|c| (c.service.to_owned(), json!(c.missing))).collect::<serde_json::Map<_, _>>(),
             "unreachable": self.unreachable.iter().map(|o| json!({"service": o.service, "secs": o.total.as_secs_f64(), "times": o.times})).collect::<Vec<_>>(),
             "peakRssKb": self.peak_rss_kb.iter().map(|(label, kb)| json!({"process": label, "kb": kb})).collect::<Vec<_>>(),
         })
@@ -357,14 +363,24 @@ impl LoadReport {
             "throughput  {:.0} orders/s end to end (first order to last copy stored)",
             self.end_to_end_per_sec
         );
-        println!(
-            "latency     order -> shipment stored: {}",
-            p(&self.to_shipment_ms)
-        );
-        println!(
-            "            order -> invoice stored:  {}",
-            p(&self.to_invoice_ms)
-        );
+        let width = self
+            .consumers
+            .iter()
+            .map(|c| c.service.len())
+            .max()
+            .unwrap_or(0);
+        for (n, consumer) in self.consumers.iter().enumerate() {
+            println!(
+                "{}order -> {:<width$} stored: {}",
+                if n == 0 {
+                    "latency     "
+                } else {
+                    "            "
+                },
+                consumer.service,
+                p(&consumer.to_stored_ms)
+            );
+        }
         for outage in &self.unreachable {
             println!(
                 "unreachable {} for {:.1} s while waiting for its copies ({} time{}; waited for it)",
@@ -375,10 +391,7 @@ impl LoadReport {
             );
         }
         if !self.complete() {
-            println!(
-                "MISSING     {} shipments, {} invoices",
-                self.missing_shipments, self.missing_invoices
-            );
+            println!("MISSING     {}", self.missing());
         }
         if !self.peak_rss_kb.is_empty() {
             let figures: Vec<String> = self
@@ -401,9 +414,8 @@ pub async fn run_and_print(settings: LoadSettings, as_json: bool) -> anyhow::Res
     }
     anyhow::ensure!(
         report.complete(),
-        "{} shipments and {} invoices did not arrive",
-        report.missing_shipments,
-        report.missing_invoices
+        "orders did not arrive: {}",
+        report.missing()
     );
     Ok(())
 }

@@ -21,9 +21,13 @@ use crate::{Applied, BoxError, Checkpoint, HandleError, OrderEventHandler, error
 #[derive(Debug, Clone, PartialEq)]
 pub enum Content {
     Order(Box<OrderPlaced>),
-    /// What the event was about no longer exists (the feed's 410 for a deleted order): nothing to
-    /// apply, nothing to park; the position moves on.
-    Gone,
+    /// The order was deleted: the feed's 410 for it, or a tombstone (a record without a value)
+    /// on the compacted `order-state` topic; `id` when the record names it. The handler may take
+    /// back what the order gave ([`OrderEventHandler::handle_deleted`]); otherwise nothing is
+    /// applied or parked, and the position moves on.
+    Gone {
+        id: Option<i64>,
+    },
     /// Not an order: what was read (if anything), and why it is not one. Parked.
     Unreadable {
         payload: Option<String>,
@@ -47,7 +51,7 @@ impl Content {
     pub fn payload(&self) -> Option<String> {
         match self {
             Content::Order(order) => Some(order.to_json()),
-            Content::Gone => None,
+            Content::Gone { .. } => None,
             Content::Unreadable { payload, .. } => payload.clone(),
         }
     }
@@ -73,7 +77,8 @@ pub trait Positions<R: Incoming>: Send + Sync {
     fn advanced(&self, last: &R);
 
     /// Moves past a record that is not applied: parks it, with why, when `parked` is `Some`
-    /// (Kafka: on the dead-letter topic, then in the service's list), or skips it (`Gone`).
+    /// (Kafka: on the dead-letter topic, then in the service's list), or skips it (`Gone`, for a
+    /// handler that keeps what deleted orders gave).
     /// `Ok(false)`: another instance moved the position first. An error means "not yet": the
     /// record stays where it is and is tried again.
     async fn pass(&self, record: &R, parked: Option<&str>) -> Result<bool, BoxError>;
@@ -199,7 +204,10 @@ impl Delivery {
                 .take_while(|r| matches!(r.content(), Content::Order(_)))
                 .count();
             let step = match orders {
-                0 => self.pass(positions, &rest[0], None).await,
+                0 => match rest[0].content() {
+                    Content::Gone { id: Some(id) } => self.delete(positions, &rest[0], *id).await,
+                    _ => self.pass(positions, &rest[0], None).await,
+                },
                 1 => self.apply_one(positions, &rest[0]).await,
                 _ => self.apply_together(positions, &rest[..orders]).await,
             };
@@ -264,6 +272,31 @@ impl Delivery {
         match self.handler.handle(order, checkpoint.as_ref()).await {
             Ok(Applied::CheckpointMoved) => Progress::stopped(Stopped::PositionMoved),
             Ok(applied) => {
+                let created = self.stats.count(&[applied]) == 1;
+                positions.advanced(record);
+                Progress::one(created)
+            }
+            Err(HandleError::Transient(error)) => Progress::stopped(Stopped::Transient(error)),
+            Err(error) => {
+                let reason = error_chain(&error);
+                self.pass(positions, record, Some(reason)).await
+            }
+        }
+    }
+
+    /// Order `id` was deleted: the handler takes back what it gave, in its own transaction with
+    /// the checkpoint, or (answering `None`) keeps it, and the record is passed.
+    async fn delete<R: Incoming>(
+        &self,
+        positions: &dyn Positions<R>,
+        record: &R,
+        id: i64,
+    ) -> Progress {
+        let checkpoint = positions.checkpoint(std::slice::from_ref(record));
+        match self.handler.handle_deleted(id, checkpoint.as_ref()).await {
+            Ok(None) => self.pass(positions, record, None).await,
+            Ok(Some(Applied::CheckpointMoved)) => Progress::stopped(Stopped::PositionMoved),
+            Ok(Some(applied)) => {
                 let created = self.stats.count(&[applied]) == 1;
                 positions.advanced(record);
                 Progress::one(created)

@@ -44,6 +44,20 @@ pub trait OrderEventHandler: Send + Sync + 'static {
         order: &OrderPlaced,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<Applied, HandleError>;
+
+    /// Order `id` was deleted. `None`: nothing to take back, this service keeps what the order
+    /// gave (shipping's and invoicing's copies stay, as the contract says), and the transport
+    /// moves past the record itself. A service that takes it back (bonus: its points) does so
+    /// idempotently (`Created` when something was removed now, `AlreadyPresent` when nothing
+    /// was left), moving the checkpoint, if any, in the same transaction like `handle`.
+    async fn handle_deleted(
+        &self,
+        id: i64,
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<Option<Applied>, HandleError> {
+        let _ = (id, checkpoint);
+        Ok(None)
+    }
 }
 
 /// A reader's position in a stream it keeps in the consumer's database (the feed).
@@ -60,7 +74,7 @@ pub struct Checkpoint {
 /// What `handle` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
-    /// The copy was stored now.
+    /// The copy was stored now (or, for a deletion, what the order gave was taken back now).
     Created,
     /// A copy with this id was stored before; the first one wins and nothing changed (but the
     /// checkpoint, if any, moved on).

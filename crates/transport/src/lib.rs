@@ -10,7 +10,7 @@ pub use backoff::Backoff;
 pub use delivery::{Content, Delivery, DeliveryStats, Incoming, Positions, Progress, Stopped};
 pub use handler::{Applied, Checkpoint, HandleError, OrderEventHandler};
 pub use parking::{ParkedEvent, ParkingLot};
-pub use publisher::{OutgoingEvent, PublishError, Publisher};
+pub use publisher::{OutgoingEvent, PublishError, Publisher, StateRecord};
 
 /// A boxed error that can cross tasks.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

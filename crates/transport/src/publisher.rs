@@ -2,19 +2,35 @@ use async_trait::async_trait;
 
 use crate::BoxError;
 
-/// One event as the outbox stored it, ready to send.
+/// One event as the outbox stored it, ready to send: a record on the event stream (topic
+/// `order`), one on the state stream (the compacted `order-state`), or both. The publisher
+/// answers `Ok` for it only once every one of its records is durably accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEvent {
     /// The outbox row's id: unique, increasing in insertion order.
     pub id: i64,
-    /// The record key, `<id>created`.
+    /// The record key on the event stream, `<id>created`.
     pub key: String,
-    /// The JSON value.
-    pub payload: String,
+    /// The JSON value on the event stream; `None`: the event only changes the order's state
+    /// (a deletion), so nothing goes on the event stream.
+    pub payload: Option<String>,
+    /// The order's state after the event, for the state stream; `None`: the state stream does
+    /// not hear of it.
+    pub state: Option<StateRecord>,
     /// A name for the kind of event, e.g. `order.created`; sent as a header, never as `__TypeId__`.
     pub event_type: String,
     /// When the event was stored, epoch milliseconds.
     pub created_ms: i64,
+}
+
+/// An order's current state on the compacted state stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateRecord {
+    /// The order id, `17`: compaction keeps the newest record per key.
+    pub key: String,
+    /// The order's JSON (the same document as on the event stream); `None` once the order is
+    /// deleted: a tombstone.
+    pub value: Option<String>,
 }
 
 /// Sends stored events to other services.

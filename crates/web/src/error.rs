@@ -23,6 +23,9 @@ pub enum AppError {
     /// 422: the request was read but its content is unacceptable.
     #[error("{0}")]
     Unprocessable(String),
+    /// 502: the service behind the front door is not running or not reachable.
+    #[error("{0}")]
+    BadGateway(String),
     /// 500: logged with its cause chain; the client sees no details.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -35,6 +38,7 @@ impl AppError {
             AppError::Gone(_) => StatusCode::GONE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -166,7 +166,12 @@ impl Poller {
         match response.status() {
             // Deleted (order answers 410 for orders it announced and deleted since). A 404 is no
             // such thing: a wrong URL or proxy must not make the reader skip everything.
-            StatusCode::GONE => return Ok(Content::Gone),
+            StatusCode::GONE => {
+                let id = url
+                    .path_segments()
+                    .and_then(|mut s| s.next_back()?.parse().ok());
+                return Ok(Content::Gone { id });
+            }
             status if status.is_success() => {}
             status => {
                 return Err(PollError::Status {

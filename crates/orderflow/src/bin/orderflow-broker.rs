@@ -25,6 +25,9 @@ struct Args {
     /// without partitions for good (docs/embedded-broker.md). For experiments and tests only.
     #[arg(long, hide = true)]
     tansu_group_coordinator: bool,
+    /// Seconds between storage maintenance runs, which compact the order-state topic.
+    #[arg(long, default_value_t = 30)]
+    maintenance_interval_secs: u64,
 }
 
 #[tokio::main]
@@ -54,6 +57,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.tansu_group_coordinator {
         settings.groups = orderflow_broker::Groups::Tansu;
     }
+    anyhow::ensure!(
+        args.maintenance_interval_secs >= 1,
+        "--maintenance-interval-secs must be at least 1"
+    );
+    settings.maintenance_interval = std::time::Duration::from_secs(args.maintenance_interval_secs);
     orderflow_broker::run(settings, shutdown).await
 }
 

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use orderflow_kafka::KafkaSettings;
 
-/// Asynchronous microservices: an order service and two consumers, integrated through Kafka.
-/// Without a subcommand, runs the whole system (`up`).
+/// Asynchronous microservices: an order service and its consumers, integrated through Kafka or
+/// an Atom feed. Without a subcommand, runs the whole system (`up`). Each consumer service
+/// (shipping, invoicing, bonus) is a subcommand too, added from the CLI's table of consumers.
 #[derive(Debug, Parser)]
 #[command(name = "orderflow", version)]
 pub(crate) struct Cli {
@@ -21,17 +22,13 @@ pub(crate) enum Command {
     Up(UpArgs),
     /// Runs the order service: web UI, JSON API, outbox relay to Kafka (default port 8081).
     Order(OrderArgs),
-    /// Runs one shipping instance in consumer group `shipping` (default port 8082).
-    Shipping(ConsumerArgs),
-    /// Runs one invoicing instance in consumer group `invoicing` (default port 8083).
-    Invoicing(ConsumerArgs),
     /// Runs the front door alone: home page and reverse proxy to services elsewhere.
     FrontDoor(FrontDoorArgs),
-    /// Places orders against a running system and measures: throughput, latency to shipment and
-    /// invoice, peak memory.
+    /// Places orders against a running system and measures: throughput, latency to each
+    /// consumer's copy, peak memory.
     Load(LoadArgs),
-    /// Checks a running system: every order has its shipment and invoice, no copy lacks its order,
-    /// no copy differs. Exit status 0 only when consistent.
+    /// Checks a running system: every consumer holds what it should of every order, nothing of
+    /// an order that never was, nothing that differs. Exit status 0 only when consistent.
     Check(CheckArgs),
     /// Applies the events a consumer service parked (once their cause is fixed), idempotently,
     /// and removes those that now apply.
@@ -45,14 +42,13 @@ pub(crate) struct UpArgs {
     /// Port of the front door.
     #[arg(long, default_value_t = 8080)]
     pub(crate) port: u16,
-    #[arg(long, default_value_t = 8081)]
-    pub(crate) order_port: u16,
-    /// Port of the first shipping instance; more instances get free ports.
-    #[arg(long, default_value_t = 8082)]
-    pub(crate) shipping_port: u16,
-    /// Port of the first invoicing instance; more instances get free ports.
-    #[arg(long, default_value_t = 8083)]
-    pub(crate) invoicing_port: u16,
+    /// Another port for a service's (first) instance, e.g. `--service-port shipping=9082`
+    /// (defaults: order 8081, shipping 8082, invoicing 8083, bonus 8084). Repeatable.
+    #[arg(long, value_name = "SERVICE=PORT")]
+    pub(crate) service_port: Vec<String>,
+    /// Also start a consumer that does not run by default, e.g. `--with bonus`. Repeatable.
+    #[arg(long, value_name = "SERVICE")]
+    pub(crate) with: Vec<String>,
     /// Port of the embedded Kafka broker.
     #[arg(long, default_value_t = 9092)]
     pub(crate) broker_port: u16,
@@ -72,7 +68,7 @@ pub(crate) struct UpArgs {
     #[arg(long)]
     pub(crate) no_restart: bool,
     /// How orders travel: `kafka` (the embedded broker unless --kafka-brokers), or `feed` (the
-    /// Atom feed, polled by shipping and invoicing; no broker at all).
+    /// Atom feed, polled by the consumers; no broker at all).
     #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
     pub(crate) transport: TransportArg,
 }
@@ -121,9 +117,9 @@ pub(crate) struct ServiceArgs {
     /// Kafka bootstrap brokers: host:port, several separated by commas.
     #[arg(long, env = "KAFKA_BROKERS", default_value = "localhost:9092")]
     pub(crate) kafka_brokers: String,
-    /// The topic that carries orders.
-    #[arg(long, env = "ORDERFLOW_KAFKA_TOPIC", default_value = orderflow_events::ORDER_TOPIC)]
-    pub(crate) kafka_topic: String,
+    /// The topic to read or write (default: `order`; bonus reads `order-state`).
+    #[arg(long, env = "ORDERFLOW_KAFKA_TOPIC")]
+    pub(crate) kafka_topic: Option<String>,
     /// PostgreSQL schema of this service (default: its name; `orders` for order).
     #[arg(long)]
     pub(crate) schema: Option<String>,
@@ -173,15 +169,10 @@ pub(crate) struct FrontDoorArgs {
     pub(crate) port: u16,
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) bind: IpAddr,
-    /// Base URL of an order instance. Repeatable.
-    #[arg(long, default_value = "http://127.0.0.1:8081")]
-    pub(crate) order_url: Vec<String>,
-    /// Base URL of a shipping instance. Repeatable.
-    #[arg(long, default_value = "http://127.0.0.1:8082")]
-    pub(crate) shipping_url: Vec<String>,
-    /// Base URL of an invoicing instance. Repeatable.
-    #[arg(long, default_value = "http://127.0.0.1:8083")]
-    pub(crate) invoicing_url: Vec<String>,
+    /// An instance of a service, e.g. `--upstream shipping=http://127.0.0.1:8092`. Repeatable;
+    /// a service named in none is routed to its default port on this machine.
+    #[arg(long, value_name = "SERVICE=URL")]
+    pub(crate) upstream: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -189,15 +180,10 @@ pub(crate) struct LoadArgs {
     /// The front door; the services are reached under its prefixes.
     #[arg(long, default_value = "http://localhost:8080/")]
     pub(crate) url: String,
-    /// order's URL, instead of the front door's /order/ (skips the proxy).
-    #[arg(long)]
-    pub(crate) order_url: Option<String>,
-    /// shipping's URL, instead of the front door's /shipping/.
-    #[arg(long)]
-    pub(crate) shipping_url: Option<String>,
-    /// invoicing's URL, instead of the front door's /invoicing/.
-    #[arg(long)]
-    pub(crate) invoicing_url: Option<String>,
+    /// A service's own URL instead of the front door's prefix (skips the proxy), e.g.
+    /// `--service-url order=http://127.0.0.1:8081`. Repeatable.
+    #[arg(long, value_name = "SERVICE=URL")]
+    pub(crate) service_url: Vec<String>,
     /// Orders to place.
     #[arg(long, short = 'n', default_value_t = 1000)]
     pub(crate) orders: u64,
@@ -207,7 +193,7 @@ pub(crate) struct LoadArgs {
     /// Orders per second (default: as fast as the clients go).
     #[arg(long)]
     pub(crate) rate: Option<f64>,
-    /// Seconds to wait for every shipment and invoice.
+    /// Seconds to wait for every consumer's copies.
     #[arg(long, default_value_t = 120)]
     pub(crate) settle_secs: u64,
     /// Print the report as one JSON object.
@@ -220,12 +206,10 @@ pub(crate) struct CheckArgs {
     /// The front door; the services are reached under its prefixes.
     #[arg(long, default_value = "http://localhost:8080/")]
     pub(crate) url: String,
-    #[arg(long)]
-    pub(crate) order_url: Option<String>,
-    #[arg(long)]
-    pub(crate) shipping_url: Option<String>,
-    #[arg(long)]
-    pub(crate) invoicing_url: Option<String>,
+    /// A service's own URL instead of the front door's prefix, e.g.
+    /// `--service-url shipping=http://127.0.0.1:8082`. Repeatable.
+    #[arg(long, value_name = "SERVICE=URL")]
+    pub(crate) service_url: Vec<String>,
     /// Seconds to wait for copies still on their way before reporting them missing.
     #[arg(long, default_value_t = 30)]
     pub(crate) settle_secs: u64,
@@ -233,8 +217,7 @@ pub(crate) struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReplayArgs {
-    /// `shipping` or `invoicing`.
-    #[arg(value_parser = ["shipping", "invoicing"])]
+    /// A consumer service: shipping, invoicing, bonus.
     pub(crate) service: String,
     /// The service's database (default: its SQLite file in --data-dir).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -268,7 +251,9 @@ impl ServiceArgs {
         })
     }
 
-    pub(crate) fn kafka(&self) -> KafkaSettings {
-        KafkaSettings::new(self.kafka_brokers.trim()).with_topic(self.kafka_topic.trim())
+    /// The Kafka settings, on `--kafka-topic` or else `default_topic`.
+    pub(crate) fn kafka(&self, default_topic: &str) -> KafkaSettings {
+        let topic = self.kafka_topic.as_deref().unwrap_or(default_topic);
+        KafkaSettings::new(self.kafka_brokers.trim()).with_topic(topic.trim())
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use orderflow_front_door::{FrontDoorSettings, Service, Upstream};
+use orderflow_front_door::{FrontDoorSettings, Upstream};
 use orderflow_kafka::KafkaSettings;
 use tokio_util::sync::CancellationToken;
 
@@ -12,8 +12,19 @@ use super::settings::*;
 
 pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut scale = orderflow_launcher::Scale::default();
+    for service in &args.with {
+        scale.with(service)?;
+    }
     for option in &args.scale {
         scale.apply(option)?;
+    }
+    let mut ports = orderflow_launcher::Ports {
+        front_door: args.port,
+        broker: args.broker_port,
+        ..orderflow_launcher::Ports::default()
+    };
+    for option in &args.service_port {
+        ports.apply(option)?;
     }
     if let Some(brokers) = &args.kafka_brokers {
         KafkaSettings::new(brokers.as_str()).validate()?;
@@ -28,13 +39,7 @@ pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Res
         executable,
         broker_executable,
         data_dir: args.data_dir,
-        ports: orderflow_launcher::Ports {
-            front_door: args.port,
-            order: args.order_port,
-            shipping: args.shipping_port,
-            invoicing: args.invoicing_port,
-            broker: args.broker_port,
-        },
+        ports,
         scale,
         kafka_brokers: args.kafka_brokers,
         database_url: args.database_url,
@@ -48,22 +53,41 @@ pub(super) async fn front_door(
     args: FrontDoorArgs,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let mut named: Vec<(&'static orderflow_directory::Service, String)> = Vec::new();
+    for option in &args.upstream {
+        let (name, url) = option.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!(
+                "--upstream takes service=url, e.g. shipping=http://127.0.0.1:8092; got `{option}`"
+            )
+        })?;
+        let service = orderflow_directory::named(name.trim())
+            .ok_or_else(|| anyhow::anyhow!("--upstream {option}: there is no service `{name}`"))?;
+        named.push((service, url.trim().trim_end_matches('/').to_owned()));
+    }
     let mut upstreams = Vec::new();
-    for (service, urls) in [
-        (Service::Order, &args.order_url),
-        (Service::Shipping, &args.shipping_url),
-        (Service::Invoicing, &args.invoicing_url),
-    ] {
+    for service in orderflow_directory::ALL {
+        let urls: Vec<&String> = named
+            .iter()
+            .filter(|(s, _)| s == &service)
+            .map(|(_, url)| url)
+            .collect();
+        if urls.is_empty() {
+            upstreams.push(Upstream {
+                required: service.started_by_default(),
+                ..Upstream::local(service, service.port)
+            });
+        }
         for (n, url) in urls.iter().enumerate() {
             let label = if urls.len() == 1 {
-                service.name().to_owned()
+                service.name.to_owned()
             } else {
-                format!("{} #{}", service.name(), n + 1)
+                format!("{} #{}", service.name, n + 1)
             };
             upstreams.push(Upstream {
                 service,
-                url: url.trim_end_matches('/').to_owned(),
+                url: (*url).clone(),
                 label,
+                required: true,
             });
         }
     }
@@ -79,22 +103,15 @@ pub(super) async fn front_door(
 
 pub(super) async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let mut endpoints = orderflow_tools::client::Endpoints::behind(&args.url);
-    let slash = |url: String| format!("{}/", url.trim_end_matches('/'));
-    let mut direct = Vec::new();
-    if let Some(url) = args.order_url {
-        endpoints.order = slash(url);
-        direct.push(format!("{}health", endpoints.order));
+    for option in &args.service_url {
+        endpoints.set(option)?;
     }
-    if let Some(url) = args.shipping_url {
-        endpoints.shipping = slash(url);
-        direct.push(format!("{}health", endpoints.shipping));
-    }
-    if let Some(url) = args.invoicing_url {
-        endpoints.invoicing = slash(url);
-        direct.push(format!("{}health", endpoints.invoicing));
-    }
-    if direct.len() == 3 {
-        endpoints.health = direct;
+    // Every service given directly: read each one's own figures, not the front door's.
+    if args.service_url.len() == 1 + endpoints.consumers.len() {
+        endpoints.health = std::iter::once(&endpoints.order)
+            .chain(endpoints.consumers.iter().map(|c| &c.url))
+            .map(|url| format!("{url}health"))
+            .collect();
     }
     let settings = orderflow_tools::load::LoadSettings {
         endpoints,
@@ -117,6 +134,13 @@ pub(super) async fn replay_service<S: orderflow_consumer::Service>(
 }
 
 pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let consumer = super::consumers::consumer(&args.service).ok_or_else(|| {
+        anyhow::anyhow!(
+            "there is no consumer service `{}`; they are {}",
+            args.service,
+            orderflow_directory::consumer_names()
+        )
+    })?;
     let url = args.database_url.clone().unwrap_or_else(|| {
         format!(
             "sqlite://{}?mode=rwc",
@@ -125,10 +149,7 @@ pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     });
     let schema = args.schema.clone().unwrap_or_else(|| args.service.clone());
     let settings = orderflow_storage::DatabaseSettings::new(url, schema);
-    let report = match args.service.as_str() {
-        "shipping" => replay_service::<orderflow_shipping::Shipping>(&settings).await?,
-        _ => replay_service::<orderflow_invoicing::Invoicing>(&settings).await?,
-    };
+    let report = (consumer.replay)(settings).await?;
     println!(
         "{}: {} parked events applied and removed, {} still failing",
         args.service,
@@ -148,25 +169,22 @@ pub(super) async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
 
 pub(super) async fn check(args: CheckArgs) -> anyhow::Result<()> {
     let mut endpoints = orderflow_tools::client::Endpoints::behind(&args.url);
-    let slash = |url: String| format!("{}/", url.trim_end_matches('/'));
-    if let Some(url) = args.order_url {
-        endpoints.order = slash(url);
-    }
-    if let Some(url) = args.shipping_url {
-        endpoints.shipping = slash(url);
-    }
-    if let Some(url) = args.invoicing_url {
-        endpoints.invoicing = slash(url);
+    for option in &args.service_url {
+        endpoints.set(option)?;
     }
     let settings = orderflow_tools::check::CheckSettings {
         endpoints,
+        views: super::consumers::consumers()
+            .iter()
+            .map(|c| c.check)
+            .collect(),
         settle_timeout: Duration::from_secs(args.settle_secs),
     };
     let report = orderflow_tools::check::run(&settings).await?;
     report.print();
     anyhow::ensure!(
         report.consistent(),
-        "orders, shipments and invoices are not consistent"
+        "the consumers do not agree with the orders"
     );
     Ok(())
 }
@@ -199,7 +217,7 @@ pub(super) async fn broker(args: BrokerArgs, shutdown: CancellationToken) -> any
     Ok(())
 }
 
-/// Runs consumer service `S` (shipping, invoicing) until `shutdown`.
+/// Runs consumer service `S` until `shutdown`.
 pub(super) async fn run_consumer<S: orderflow_consumer::Service>(
     args: ConsumerArgs,
     shutdown: tokio_util::sync::CancellationToken,

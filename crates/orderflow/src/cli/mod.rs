@@ -1,17 +1,60 @@
 //! The `orderflow` command line: `args` (the flags), `settings` (flags to a service's settings,
-//! validated), `commands` (what each subcommand does).
+//! validated), `commands` (what each subcommand does), `consumers` (the table of consumer
+//! services, each a subcommand).
 
 mod args;
 mod commands;
+mod consumers;
 mod settings;
 
-pub(crate) use args::Cli;
-use args::{Command, UpArgs};
+use args::{Cli, Command, ConsumerArgs, UpArgs};
+use clap::{Args, CommandFactory, FromArgMatches};
 use commands::*;
 use settings::*;
 
-impl Cli {
+/// What was asked for on the command line.
+pub(crate) enum Invocation {
+    /// A consumer service's subcommand (`orderflow bonus`).
+    Consumer(consumers::Consumer, ConsumerArgs),
+    Other(Cli),
+}
+
+/// Parses the command line: the derived subcommands, plus one per consumer in the table.
+pub(crate) fn parse() -> Invocation {
+    let mut command = Cli::command();
+    for consumer in consumers::consumers() {
+        let service = consumer.service;
+        command = command.subcommand(ConsumerArgs::augment_args(
+            clap::Command::new(service.name).about(format!(
+                "Runs one {name} instance in consumer group `{name}` (default port {port}).",
+                name = service.name,
+                port = service.port
+            )),
+        ));
+    }
+    let matches = command.get_matches();
+    if let Some((name, sub)) = matches.subcommand()
+        && let Some(consumer) = consumers::consumer(name)
+    {
+        let args = ConsumerArgs::from_arg_matches(sub).unwrap_or_else(|error| error.exit());
+        return Invocation::Consumer(consumer, args);
+    }
+    Invocation::Other(Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit()))
+}
+
+impl Invocation {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Invocation::Consumer(consumer, args) => {
+                (consumer.run)(args, orderflow_launcher::process::shutdown_token()).await
+            }
+            Invocation::Other(cli) => cli.run().await,
+        }
+    }
+}
+
+impl Cli {
+    async fn run(self) -> anyhow::Result<()> {
         let shutdown = orderflow_launcher::process::shutdown_token();
         match self
             .command
@@ -24,12 +67,6 @@ impl Cli {
                     .await?
                     .run_until(shutdown)
                     .await
-            }
-            Command::Shipping(args) => {
-                run_consumer::<orderflow_shipping::Shipping>(args, shutdown).await
-            }
-            Command::Invoicing(args) => {
-                run_consumer::<orderflow_invoicing::Invoicing>(args, shutdown).await
             }
             Command::FrontDoor(args) => front_door(args, shutdown).await,
             Command::Broker(args) => broker(args, shutdown).await,

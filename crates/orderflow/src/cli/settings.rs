@@ -7,7 +7,9 @@ use super::args::*;
 pub(super) fn order_settings(args: OrderArgs) -> anyhow::Result<orderflow_order::Settings> {
     let service = args.service;
     let transport = match service.transport {
-        TransportArg::Kafka => orderflow_order::OrderTransport::Kafka(service.kafka()),
+        TransportArg::Kafka => {
+            orderflow_order::OrderTransport::Kafka(service.kafka(orderflow_events::ORDER_TOPIC))
+        }
         TransportArg::Feed => orderflow_order::OrderTransport::Feed,
     };
     let mut settings = orderflow_order::Settings::new(service.database_url("order"), transport);
@@ -31,7 +33,7 @@ pub(super) fn consumer_settings<S: orderflow_consumer::Service>(
 ) -> anyhow::Result<orderflow_consumer::ConsumerServiceSettings> {
     let service = args.service;
     let transport = match service.transport {
-        TransportArg::Kafka => orderflow_consumer::Transport::Kafka(service.kafka()),
+        TransportArg::Kafka => orderflow_consumer::Transport::Kafka(service.kafka(S::TOPIC)),
         TransportArg::Feed => {
             anyhow::ensure!(
                 args.poll_interval_ms >= 10,

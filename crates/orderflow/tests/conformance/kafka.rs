@@ -48,7 +48,8 @@ impl TransportUnderTest for Kafka {
             .map(|(event, id)| OutgoingEvent {
                 id,
                 key: event.key.clone(),
-                payload: String::from_utf8(event.payload.clone()).expect("text"),
+                payload: Some(String::from_utf8(event.payload.clone()).expect("text")),
+                state: None,
                 event_type: "order.created".to_owned(),
                 created_ms: 0,
             })

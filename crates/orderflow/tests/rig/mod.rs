@@ -287,36 +287,48 @@ impl Rig {
 
     /// `orderflow check` must be satisfied, and every acknowledged order delivered.
     pub async fn verify(&self, scenario: &str, acknowledged: &[i64], totals: &mut Totals) {
+        use orderflow_tools::client::ConsumerEndpoint;
+        let shipping = self
+            .shipping
+            .iter()
+            .find(|s| s.running())
+            .expect("a shipping instance")
+            .url();
         let endpoints = orderflow_tools::client::Endpoints {
             order: self.order.url(),
-            shipping: self
-                .shipping
-                .iter()
-                .find(|s| s.running())
-                .expect("a shipping instance")
-                .url(),
-            invoicing: self.invoicing.url(),
+            consumers: vec![
+                ConsumerEndpoint {
+                    service: &orderflow_directory::SHIPPING,
+                    url: shipping.clone(),
+                },
+                ConsumerEndpoint {
+                    service: &orderflow_directory::INVOICING,
+                    url: self.invoicing.url(),
+                },
+            ],
             health: Vec::new(),
         };
         let settings = orderflow_tools::check::CheckSettings {
             endpoints,
+            views: vec![
+                orderflow_shipping::Application::check_view("shipments"),
+                orderflow_invoicing::Application::check_view("invoices"),
+            ],
             settle_timeout: DEADLINE,
         };
         let report = orderflow_tools::check::run(&settings).await.unwrap();
         let mut lost = 0;
-        for list in ["shipments", "invoices"] {
-            let base = if list == "shipments" {
-                &settings.endpoints.shipping
-            } else {
-                &settings.endpoints.invoicing
-            };
+        for (base, list) in [
+            (&shipping, "shipments"),
+            (&self.invoicing.url(), "invoices"),
+        ] {
             let listed = list_ids(&format!("{base}api/{list}")).await;
             lost += acknowledged
                 .iter()
                 .filter(|id| !listed.contains(id))
                 .count();
         }
-        let duplicates = report.differing.len();
+        let duplicates = report.differing();
         totals.orders += acknowledged.len();
         totals.lost += lost;
         totals.duplicates += duplicates;
