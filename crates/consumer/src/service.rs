@@ -161,6 +161,7 @@ impl<S: Service> Application<S> {
     /// too.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let handler = Arc::new(Self::handler(self.state.db.clone()));
+        let holds_nothing = holds_nothing::<S>(&self.state.db).await?;
         // Whatever ends the intake, an error or a panic, ends the service too: a consumer service
         // that no longer consumes must not look healthy. (`up` restarts it.)
         let intake = {
@@ -170,7 +171,9 @@ impl<S: Service> Application<S> {
                 shutdown.clone(),
             );
             tokio::spawn(async move {
-                let outcome = intake.run(handler, db, shutdown.clone()).await;
+                let outcome = intake
+                    .run(handler, db, holds_nothing, shutdown.clone())
+                    .await;
                 shutdown.cancel();
                 outcome
             })
@@ -191,4 +194,18 @@ impl<S: Service> Application<S> {
         served?;
         consumed
     }
+}
+
+/// Whether `S`'s database has neither copies nor parked events: new, or emptied to be rebuilt.
+async fn holds_nothing<S: Service>(db: &Database) -> anyhow::Result<bool> {
+    use sqlx::Row;
+    let table = <S::Copies as Copies>::TABLE;
+    let row = sqlx::query(&format!(
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS c) + \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM parked_event LIMIT 1) AS p) AS n"
+    ))
+    .fetch_one(db.pool())
+    .await
+    .with_context(|| format!("cannot read whether {} holds anything", S::NAME))?;
+    Ok(row.try_get::<i64, _>("n")? == 0)
 }

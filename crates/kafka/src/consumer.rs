@@ -12,11 +12,13 @@ use orderflow_transport::{
     ParkedEvent, ParkingLot, Positions, Stopped,
 };
 use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
+    StreamConsumer,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{ClientContext, Message, Statistics, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::KafkaSettings;
@@ -33,6 +35,10 @@ pub struct ConsumerSettings {
     /// How long the group waits for a silent member (one killed with `kill -9`) before handing
     /// its partitions to the others.
     pub session_timeout: Duration,
+    /// Read the partitions of the first assignment from their beginning, whatever offsets the
+    /// group committed: the consumer's database holds nothing yet (new, or emptied to be
+    /// rebuilt), so the whole history must be applied to it again, idempotently.
+    pub from_beginning: bool,
 }
 
 impl ConsumerSettings {
@@ -41,6 +47,7 @@ impl ConsumerSettings {
             kafka,
             group_id: group_id.into(),
             session_timeout: Duration::from_secs(10),
+            from_beginning: false,
         }
     }
 }
@@ -107,8 +114,10 @@ pub async fn run_consumer(
     };
     // Every two session timeouts a member without partitions looks whether any wait unattended.
     let mut idle = IdleWatch::new(settings.session_timeout * 2);
+    // Shared by the members this loop creates: only the very first assignment rewinds.
+    let rewind = Arc::new(AtomicBool::new(settings.from_beginning));
     loop {
-        let consumer = create_consumer(&settings, &member.status)?;
+        let consumer = create_consumer(&settings, &member.status, &rewind)?;
         consumer.subscribe(&[&settings.kafka.topic])?;
         tracing::info!(
             group = %settings.group_id,
@@ -149,10 +158,12 @@ enum Ended {
 fn create_consumer(
     settings: &ConsumerSettings,
     status: &Arc<ConsumerStatus>,
+    rewind: &Arc<AtomicBool>,
 ) -> Result<StreamConsumer<GroupContext>, KafkaError> {
     let context = GroupContext {
         group: settings.group_id.clone(),
         status: Arc::clone(status),
+        rewind: Arc::clone(rewind),
     };
     settings
         .kafka
@@ -397,6 +408,8 @@ impl Member {
 struct GroupContext {
     group: String,
     status: Arc<ConsumerStatus>,
+    /// Set until the first assignment, when [`ConsumerSettings::from_beginning`].
+    rewind: Arc<AtomicBool>,
 }
 
 impl ClientContext for GroupContext {
@@ -415,6 +428,53 @@ impl ClientContext for GroupContext {
 }
 
 impl ConsumerContext for GroupContext {
+    /// rdkafka's own rebalance (pre-rebalance, assign or unassign, post-rebalance), written out
+    /// because the first assignment of a consumer with an empty database must be rewound to the
+    /// beginning *before* it is assigned: seeking afterwards would race the first fetches.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        error: RDKafkaRespErr,
+        partitions: &mut TopicPartitionList,
+    ) {
+        let assign = error == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        if assign && self.rewind.swap(false, Ordering::AcqRel) {
+            let elements: Vec<(String, i32)> = partitions
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_owned(), e.partition()))
+                .collect();
+            for (topic, partition) in elements {
+                let _ = partitions.set_partition_offset(&topic, partition, Offset::Beginning);
+            }
+            tracing::info!(
+                "{}: its database holds nothing yet: reading {} from the beginning",
+                self.group,
+                describe(partitions)
+            );
+        }
+        let rebalance = match error {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(partitions),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(partitions),
+            other => Rebalance::Error(KafkaError::Rebalance(other.into())),
+        };
+        self.pre_rebalance(consumer, &rebalance);
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let done = match (assign, cooperative) {
+            (true, true) => consumer.incremental_assign(partitions),
+            (true, false) => consumer.assign(partitions),
+            (false, true) => consumer.incremental_unassign(partitions),
+            (false, false) => consumer.unassign(),
+        };
+        if let Err(error) = done {
+            tracing::warn!(group = %self.group, %error, "Applying the rebalance failed.");
+        }
+        self.post_rebalance(consumer, &rebalance);
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(partitions) = rebalance {
             // Commit what was processed while we still own it, so the next owner starts there.
@@ -465,4 +525,17 @@ fn describe(partitions: &TopicPartitionList) -> String {
     names.sort();
     let names: Vec<String> = names.into_iter().map(|(t, p)| format!("{t}-{p}")).collect();
     format!("[{}]", names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_id_of_key;
+
+    #[test]
+    fn a_key_names_its_order_on_either_topic() {
+        assert_eq!(order_id_of_key(b"17"), Some(17));
+        assert_eq!(order_id_of_key(b"17created"), Some(17));
+        assert_eq!(order_id_of_key(b"seventeen"), None);
+        assert_eq!(order_id_of_key(&[0xff]), None);
+    }
 }

@@ -358,6 +358,8 @@ mod tests {
         batches: Mutex<Vec<usize>>,
         poison: Option<i64>,
         down: std::sync::atomic::AtomicBool,
+        /// Takes back what a deleted order gave, as bonus does; otherwise keeps it.
+        takes_back: bool,
     }
 
     #[async_trait]
@@ -395,6 +397,24 @@ mod tests {
             }
             stored.push(order.id);
             Ok(Applied::Created)
+        }
+
+        async fn handle_deleted(
+            &self,
+            id: i64,
+            _: Option<&Checkpoint>,
+        ) -> Result<Option<Applied>, HandleError> {
+            if !self.takes_back {
+                return Ok(None);
+            }
+            let mut stored = self.stored.lock().unwrap();
+            let before = stored.len();
+            stored.retain(|stored| *stored != id);
+            Ok(Some(if stored.len() < before {
+                Applied::Created
+            } else {
+                Applied::AlreadyPresent
+            }))
         }
     }
 
@@ -442,6 +462,10 @@ mod tests {
 
     fn garbage(at: i64) -> Record {
         Record(Content::from_json(b"not json"), format!("order/0@{at}"))
+    }
+
+    fn deleted(id: Option<i64>, at: i64) -> Record {
+        Record(Content::Gone { id }, format!("order-state/0@{at}"))
     }
 
     fn delivery(handler: Ids) -> (Delivery, Arc<Ids>) {
@@ -516,5 +540,53 @@ mod tests {
         let progress = delivery.deliver(&offsets, &[order(7), order(7)]).await;
         assert_eq!((progress.done, progress.created), (2, 1));
         assert_eq!(delivery.stats().duplicates(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_deletion_is_skipped_by_a_handler_that_keeps_copies() {
+        let (delivery, handler) = delivery(Ids::default());
+        let offsets = Offsets::default();
+        let records = [order(1), deleted(Some(1), 2), order(3)];
+        let progress = delivery.deliver(&offsets, &records).await;
+        assert_eq!((progress.done, progress.created), (3, 2));
+        assert_eq!(*handler.stored.lock().unwrap(), [1, 3]);
+        // Passed without a reason: skipped, not parked.
+        assert_eq!(
+            *offsets.passed.lock().unwrap(),
+            [("order-state/0@2".to_owned(), None)]
+        );
+        assert_eq!(delivery.stats().parked(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_deletion_takes_back_what_the_order_gave_once() {
+        let (delivery, handler) = delivery(Ids {
+            takes_back: true,
+            ..Ids::default()
+        });
+        let offsets = Offsets::default();
+        let records = [order(1), order(2), deleted(Some(1), 3), deleted(Some(1), 4)];
+        let progress = delivery.deliver(&offsets, &records).await;
+        assert_eq!(progress.done, 4);
+        assert_eq!(*handler.stored.lock().unwrap(), [2]);
+        assert!(offsets.passed.lock().unwrap().is_empty());
+        assert_eq!(
+            offsets.last.lock().unwrap().as_deref(),
+            Some("order-state/0@4")
+        );
+        // The second deletion found nothing left: a duplicate.
+        assert_eq!(delivery.stats().duplicates(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_deletion_that_names_no_order_is_skipped() {
+        let (delivery, _) = delivery(Ids {
+            takes_back: true,
+            ..Ids::default()
+        });
+        let offsets = Offsets::default();
+        let progress = delivery.deliver(&offsets, &[deleted(None, 1)]).await;
+        assert_eq!(progress.done, 1);
+        assert_eq!(offsets.passed.lock().unwrap().len(), 1);
     }
 }

@@ -49,11 +49,16 @@ impl KafkaIntake {
         &self,
         handler: Arc<dyn OrderEventHandler>,
         db: Database,
+        holds_nothing: bool,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let parking = Arc::new(DatabaseParkingLot { db });
         let status = Arc::clone(&self.status);
-        run_consumer(self.settings.clone(), handler, parking, status, shutdown)
+        let settings = ConsumerSettings {
+            from_beginning: holds_nothing,
+            ..self.settings.clone()
+        };
+        run_consumer(settings, handler, parking, status, shutdown)
             .await
             .context("the Kafka consumer failed")
     }

@@ -45,14 +45,18 @@ impl Intake {
     }
 
     /// Consumes with `handler` until `shutdown`; an intake that ends by itself cancels it.
+    /// `holds_nothing`: the service's database has no copies and no parked events, so its
+    /// history must be read from the beginning (Kafka rewinds its first assignment; the feed's
+    /// position is in that database and starts at 0 by itself).
     pub(crate) async fn run(
         &self,
         handler: Arc<dyn OrderEventHandler>,
         db: Database,
+        holds_nothing: bool,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         match self {
-            Intake::Kafka(kafka) => kafka.run(handler, db, shutdown).await,
+            Intake::Kafka(kafka) => kafka.run(handler, db, holds_nothing, shutdown).await,
             Intake::Feed(feed) => feed.run(handler, db, shutdown).await,
         }
     }

@@ -130,25 +130,8 @@ impl TestSystem {
         &self,
         transport: orderflow_consumer::Transport,
     ) -> RunningConsumer {
-        let settings = self.consumer_settings(
-            "shipping",
-            orderflow_shipping::Application::default_settings(String::new(), transport),
-        );
-        let app = orderflow_shipping::Application::build(settings)
+        self.start_consumer::<orderflow_shipping::Shipping>(transport, "shipping")
             .await
-            .expect("shipping starts");
-        let (url, state) = (
-            format!("http://127.0.0.1:{}/", app.port()),
-            app.state().clone(),
-        );
-        let stop = self.shutdown.child_token();
-        let task = tokio::spawn(app.run_until(stop.clone()));
-        RunningConsumer {
-            url,
-            state,
-            stop,
-            task,
-        }
     }
 
     pub async fn start_invoicing(&self) -> RunningConsumer {
@@ -164,13 +147,42 @@ impl TestSystem {
         &self,
         transport: orderflow_consumer::Transport,
     ) -> RunningConsumer {
-        let settings = self.consumer_settings(
-            "invoicing",
-            orderflow_invoicing::Application::default_settings(String::new(), transport),
-        );
-        let app = orderflow_invoicing::Application::build(settings)
+        self.start_consumer::<orderflow_invoicing::Invoicing>(transport, "invoicing")
             .await
-            .expect("invoicing starts");
+    }
+
+    /// Bonus on the test's order-state topic.
+    pub async fn start_bonus(&self) -> RunningConsumer {
+        let kafka = self.kafka();
+        let state = kafka.clone().with_topic(kafka.state_topic());
+        self.start_bonus_via(orderflow_consumer::Transport::Kafka(state), "bonus")
+            .await
+    }
+
+    /// Bonus reading `transport`, its database and group named `instance` (another name: an
+    /// instance that starts from an empty database).
+    pub async fn start_bonus_via(
+        &self,
+        transport: orderflow_consumer::Transport,
+        instance: &str,
+    ) -> RunningConsumer {
+        self.start_consumer::<orderflow_bonus::Bonus>(transport, instance)
+            .await
+    }
+
+    /// Consumer service `S` in this process, its database, schema and group named `instance`.
+    pub async fn start_consumer<S: orderflow_consumer::Service>(
+        &self,
+        transport: orderflow_consumer::Transport,
+        instance: &str,
+    ) -> RunningConsumer {
+        let settings = self.consumer_settings(
+            instance,
+            orderflow_consumer::Application::<S>::default_settings(String::new(), transport),
+        );
+        let app = orderflow_consumer::Application::<S>::build(settings)
+            .await
+            .unwrap_or_else(|error| panic!("{instance} starts: {error:#}"));
         let (url, state) = (
             format!("http://127.0.0.1:{}/", app.port()),
             app.state().clone(),

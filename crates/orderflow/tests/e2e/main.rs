@@ -7,5 +7,6 @@
 
 mod helpers;
 
+mod bonus;
 mod feed_recipe;
 mod kafka_recipe;
