@@ -199,6 +199,10 @@ pub(crate) struct LoadArgs {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Only place the orders, without waiting for any consumer: builds a history for a
+    /// consumer that joins later (e.g. bonus's replay).
+    #[arg(long)]
+    pub(crate) no_wait: bool,
 }
 
 #[derive(Debug, Args)]

@@ -120,6 +120,7 @@ pub(super) async fn load(args: LoadArgs) -> anyhow::Result<()> {
         rate: args.rate,
         settle_timeout: Duration::from_secs(args.settle_secs),
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        wait_for_consumers: !args.no_wait,
     };
     orderflow_tools::load::run_and_print(settings, args.json).await
 }
