@@ -31,7 +31,7 @@ async fn bonus_joins_late_on_kafka_replays_the_history_and_takes_deleted_orders_
             orderflow_consumer::Transport::Kafka(
                 system.kafka().with_topic(system.kafka().state_topic()),
             ),
-            "bonus-fresh",
+            "bonus_fresh",
         )
         .await;
     wait_until_bonus_agrees(&system, &order, &fresh, 185).await;
