@@ -303,6 +303,16 @@ fn print_banner(
             instance.label, instance.port
         ));
     }
+    for service in orderflow_directory::consumers() {
+        if settings.scale.count(service) == 0 {
+            logs.say(&format!(
+                "  {:<14} not started: `orderflow {}` joins at any time, at http://localhost:{}/",
+                service.name,
+                service.name,
+                settings.ports.of(service)
+            ));
+        }
+    }
     logs.say(&format!("  {:<14} {kafka}", "kafka"));
     let database = match &settings.database_url {
         Some(_) => "PostgreSQL (--database-url)".to_owned(),

@@ -184,6 +184,17 @@ async fn up_runs_the_worked_example_through_the_front_door_and_keeps_everything_
         home.contains("Order Processing") && home.contains(r#"href="order/""#),
         "{home}"
     );
+    // bonus joins later: routed and listed, but not running yet, and said so at once.
+    assert!(
+        home.contains("not running (<code>orderflow bonus</code>"),
+        "{home}"
+    );
+    let absent = client
+        .get(format!("{}bonus/", up.front_door))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(absent.status(), 502);
 
     // Act: the order form through the front door, as a browser posts it.
     let form = text(&client, format!("{}order/form.html", up.front_door)).await;
@@ -223,9 +234,9 @@ async fn up_runs_the_worked_example_through_the_front_door_and_keeps_everything_
         .unwrap();
     assert_eq!(redirect.headers()["location"], "/order/");
 
-    // Act: stop, start again on the same data.
+    // Act: stop, start again on the same data, now with the bonus programme, which joins late.
     up.stop().await;
-    let up = Up::start(&data_dir, ports, &[]).await;
+    let up = Up::start(&data_dir, ports, &["--with", "bonus"]).await;
 
     // Assert: nothing lost, nothing delivered twice, and a new order still flows.
     assert_eq!(up.rows("order", "orders").await, 1);
@@ -240,6 +251,19 @@ async fn up_runs_the_worked_example_through_the_front_door_and_keeps_everything_
     assert_eq!(placed.status(), 200);
     up.wait_for_rows("shipping", "shipment", 2).await;
     up.wait_for_rows("invoicing", "invoice", 2).await;
+    // bonus read the history from its beginning: both orders, 1764 points each.
+    up.wait_for_rows("bonus", "bonus_order", 2).await;
+    let points: serde_json::Value = client
+        .get(format!("{}bonus/api/points", up.front_door))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(points[0]["customerId"], 1, "{points}");
+    assert_eq!(points[0]["points"], 3528, "{points}");
+    assert_eq!(points[0]["orders"], 2, "{points}");
     for service in [ports.shipping, ports.invoicing] {
         let health: serde_json::Value = client
             .get(format!("http://127.0.0.1:{service}/health"))

@@ -31,10 +31,11 @@ fn spawn_bonus(system: &TestSystem, log: &std::path::Path) -> Child {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bonus_killed_in_the_middle_of_its_catch_up_counts_nothing_twice() {
-    // Arrange: a history of 1000 orders before bonus exists.
+    // Arrange: a history of 3000 orders before bonus exists (enough for the kill to land in
+    // the middle of the catch-up).
     let system = TestSystem::new();
     let order = system.start_order().await;
-    place(&system, &order, 0..1000).await;
+    place_concurrently(&system, &order, 0..3000, 8).await;
     let log = std::env::temp_dir().join(format!("orderflow-{}-bonus.log", system.iso.tag));
     let (database_url, schema) = system.env.database(&system.iso, "bonus");
     let mut settings = orderflow_bonus::Application::default_settings(
@@ -58,7 +59,7 @@ async fn bonus_killed_in_the_middle_of_its_catch_up_counts_nothing_twice() {
     let _restarted = spawn_bonus(&system, &log);
 
     // Assert: every order once, the points per customer exactly the orders'.
-    wait_for_rows(&db, "bonus_order", 1000).await;
+    wait_for_rows(&db, "bonus_order", 3000).await;
     let expected = expected_points(&system, &order).await;
     let counted: BTreeMap<i64, i64> = sqlx::query(
         "SELECT customer_id, CAST(SUM(points) AS BIGINT) AS points FROM bonus_order GROUP BY customer_id",
@@ -72,6 +73,7 @@ async fn bonus_killed_in_the_middle_of_its_catch_up_counts_nothing_twice() {
         (row.get("customer_id"), row.get("points"))
     })
     .collect();
+    eprintln!("bonus was killed -9 after counting {counted_before_kill} of 3000 orders");
     assert_eq!(
         counted,
         expected,

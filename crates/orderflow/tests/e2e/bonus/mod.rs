@@ -30,6 +30,27 @@ pub async fn place(
     ids
 }
 
+/// Places orders `numbers` with `clients` clients at once (order of ids not guaranteed).
+pub async fn place_concurrently(
+    system: &TestSystem,
+    order: &RunningOrder,
+    numbers: std::ops::Range<u64>,
+    clients: u64,
+) {
+    let (start, end) = (numbers.start, numbers.end);
+    futures::future::join_all((0..clients).map(|client| {
+        let numbers = (start + client..end).step_by(clients as usize);
+        async move {
+            for n in numbers {
+                orderflow_tools::client::place_order(&system.http, &order.url, n)
+                    .await
+                    .expect("order takes the order");
+            }
+        }
+    }))
+    .await;
+}
+
 /// Deletes the orders, as the list page's delete button does.
 pub async fn delete(system: &TestSystem, order: &RunningOrder, ids: &[i64]) {
     for id in ids {
