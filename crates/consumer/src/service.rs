@@ -133,8 +133,9 @@ impl<S: Service> Application<S> {
         let port = listener.local_addr()?.port();
         tracing::info!(
             port,
-            "{} service listening on http://localhost:{port}/",
-            S::NAME
+            "{} service listening on {}",
+            S::NAME,
+            orderflow_web::listening_url(&listener)
         );
         Ok(Application {
             listener,

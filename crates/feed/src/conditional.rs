@@ -51,6 +51,16 @@ impl Validators {
     }
 }
 
+/// Where a reader's last document ended, from its `If-Modified-Since`: every entry sequenced
+/// from the returned time (epoch milliseconds: the second after that date) on is newer than
+/// what it saw, because a document shows everything sequenced before its cut-off second, and its
+/// `Last-Modified` is the second of its newest entry. `None` without a readable date.
+pub fn newer_than(if_modified_since: Option<&str>) -> Option<i64> {
+    let since = httpdate::parse_http_date(if_modified_since?.trim()).ok()?;
+    let secs = since.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()?.checked_add(1)?.checked_mul(1000)
+}
+
 /// The start of the current second, epoch milliseconds. A feed document shows only what was
 /// sequenced before it, so it changes only on whole seconds and a `Last-Modified` date (whole
 /// seconds) always moves when the content does.
@@ -72,6 +82,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_s_last_document_ended_at_the_second_after_its_date() {
+        assert_eq!(
+            newer_than(Some("Thu, 01 Jan 1970 00:00:10 GMT")),
+            Some(11_000)
+        );
+        assert_eq!(newer_than(Some("yesterday")), None);
+        assert_eq!(newer_than(None), None);
+    }
 
     #[test]
     fn equal_bytes_give_equal_strong_tags_and_different_bytes_different_ones() {

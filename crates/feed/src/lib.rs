@@ -5,6 +5,6 @@ pub mod paging;
 pub mod poller;
 pub mod render;
 
-pub use paging::{FeedWindow, PageSize};
+pub use paging::{CATCH_UP_LIMIT, FeedWindow, PageSize};
 pub use poller::{FeedCheckpoints, Poller, PollerSettings, PollerStatus};
 pub use render::{FeedDocument, FeedEntry, render};

@@ -20,6 +20,11 @@ impl Default for PageSize {
     }
 }
 
+/// The most entries the current document holds for a reader that says where it was (its
+/// `If-Modified-Since`): a reader that never follows archive links, as the originals' pollers,
+/// still reads everything newer than its last document, unless it is further behind than this.
+pub const CATCH_UP_LIMIT: i64 = 10_000;
+
 /// The positions of one document, `first..=last` (empty when `last < first`), and its links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedWindow {
@@ -49,6 +54,28 @@ impl FeedWindow {
             page: None,
             prev_archive: (before > 0).then_some((before + size - 1) / size),
             next_archive: None,
+        }
+    }
+
+    /// The current document for a reader whose last document ended just before position `since`
+    /// (the first position sequenced after its `If-Modified-Since`): the newest `size` entries,
+    /// or every entry from `since` on when that is more, up to [`CATCH_UP_LIMIT`]; linked like
+    /// [`FeedWindow::current`] to the archive page before its first entry.
+    pub fn current_since(newest: i64, size: PageSize, since: Option<i64>) -> Self {
+        let newest_page = Self::current(newest, size);
+        let Some(since) = since else {
+            return newest_page;
+        };
+        let first = since
+            .max(newest - CATCH_UP_LIMIT + 1)
+            .max(1)
+            .min(newest_page.first);
+        let before = first - 1;
+        let size = size.get();
+        FeedWindow {
+            first,
+            prev_archive: (before > 0).then_some((before + size - 1) / size),
+            ..newest_page
         }
     }
 
@@ -106,6 +133,33 @@ mod tests {
             (current.first, current.last, current.prev_archive),
             (21, 30, Some(2))
         );
+    }
+
+    #[test]
+    fn a_reader_that_says_where_it_was_gets_everything_since_up_to_the_limit() {
+        // Not further behind than a page: the newest page, as for everyone.
+        assert_eq!(
+            FeedWindow::current_since(25, size(10), Some(20)),
+            FeedWindow::current(25, size(10))
+        );
+        assert_eq!(
+            FeedWindow::current_since(25, size(10), None),
+            FeedWindow::current(25, size(10))
+        );
+        // Further behind: from where it was, linked to the archive before that.
+        let window = FeedWindow::current_since(25, size(10), Some(4));
+        assert_eq!(
+            (window.first, window.last, window.prev_archive),
+            (4, 25, Some(1))
+        );
+        let window = FeedWindow::current_since(25, size(10), Some(1));
+        assert_eq!((window.first, window.prev_archive), (1, None));
+        // Never more than the limit.
+        let newest = CATCH_UP_LIMIT + 500;
+        let window = FeedWindow::current_since(newest, size(100), Some(1));
+        assert_eq!(window.last - window.first + 1, CATCH_UP_LIMIT);
+        assert_eq!(window.prev_archive, Some(5));
+        assert!(FeedWindow::archive(5, newest, size(100)).is_some());
     }
 
     #[test]

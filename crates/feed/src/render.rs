@@ -111,7 +111,55 @@ pub fn render(document: &FeedDocument<'_>) -> String {
             },
         )
         .expect("writing to memory does not fail");
-    String::from_utf8(bytes).expect("atom_syndication writes UTF-8")
+    let xml =
+        empty_content_elements(String::from_utf8(bytes).expect("atom_syndication writes UTF-8"));
+    if document.entries.is_empty() {
+        without_feed_updated(xml)
+    } else {
+        xml
+    }
+}
+
+/// The document with every `<content ...>` that holds only whitespace written empty
+/// (`<content .../>`): RFC 4287 4.1.3.2 says content with `src` must be empty, and
+/// atom_syndication, indenting, puts a line break and spaces between its tags.
+fn empty_content_elements(xml: String) -> String {
+    const OPEN: &str = "<content ";
+    const CLOSE: &str = "</content>";
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml.as_str();
+    while let Some(start) = rest.find(OPEN) {
+        let Some(tag_end) = rest[start..].find('>').map(|i| start + i) else {
+            break;
+        };
+        let inside = &rest[tag_end + 1..];
+        match inside.find(CLOSE) {
+            Some(close) if inside[..close].trim().is_empty() && !rest[..tag_end].ends_with('/') => {
+                out.push_str(&rest[..tag_end]);
+                out.push_str("/>");
+                rest = &inside[close + CLOSE.len()..];
+            }
+            _ => {
+                out.push_str(&rest[..=tag_end]);
+                rest = inside;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The document without its `<updated>`: the contract (as the originals do) leaves it out of a
+/// feed with no entries, where there is no newest entry to date it by. atom_syndication always
+/// writes one (its `updated` is not optional), so it is taken out of what it wrote; with no
+/// entries, the feed's is the only one.
+fn without_feed_updated(xml: String) -> String {
+    let (Some(start), Some(end)) = (xml.find("<updated>"), xml.find("</updated>")) else {
+        return xml;
+    };
+    let end = end + "</updated>".len();
+    let start = xml[..start].trim_end_matches([' ', '\n']).len();
+    format!("{}{}", &xml[..start], &xml[end..])
 }
 
 fn render_entry(entry: &FeedEntry, base: &str) -> Entry {
@@ -179,6 +227,20 @@ pub fn entry_position(entry: &Entry) -> Option<i64> {
         .trim()
         .parse()
         .ok()
+}
+
+#[cfg(test)]
+mod content_tests {
+    use super::*;
+
+    #[test]
+    fn content_with_only_whitespace_is_written_empty_and_other_content_is_kept() {
+        let xml = "<entry><content type=\"a\" src=\"x\">\n    </content><content type=\"text\">hi</content><content src=\"y\"/></entry>".to_owned();
+        assert_eq!(
+            empty_content_elements(xml),
+            "<entry><content type=\"a\" src=\"x\"/><content type=\"text\">hi</content><content src=\"y\"/></entry>"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +344,12 @@ mod tests {
         assert_eq!(
             content.attribute("src"),
             Some("http://localhost:8080/order/order/7")
+        );
+        // RFC 4287 4.1.3.2: with `src`, the content element must be empty; not even whitespace.
+        assert!(
+            content.children().next().is_none(),
+            "content holds {:?}",
+            content.text()
         );
         let position = entry
             .children()

@@ -60,6 +60,11 @@ impl FrontDoor {
         self.port
     }
 
+    /// Where it answers: `http://127.0.0.1:8080/`.
+    pub fn url(&self) -> String {
+        orderflow_web::listening_url(&self.listener)
+    }
+
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut router = Router::new()
             .route("/", get(home::home_page))

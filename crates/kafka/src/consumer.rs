@@ -413,6 +413,21 @@ struct GroupContext {
 }
 
 impl ClientContext for GroupContext {
+    /// librdkafka's errors, logged as rdkafka does, but for a topic that does not exist yet:
+    /// the member waits for it and says so once itself ("Topic does not exist yet; waiting for
+    /// it."), so librdkafka repeating it on every metadata refresh is no error.
+    fn error(&self, error: KafkaError, reason: &str) {
+        let missing_topic = matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic)
+        );
+        if missing_topic {
+            tracing::debug!(group = %self.group, "librdkafka: {error}: {reason}");
+        } else {
+            tracing::error!(group = %self.group, "librdkafka: {error}: {reason}");
+        }
+    }
+
     /// librdkafka's statistics (`statistics.interval.ms`): the consumer lag of owned partitions.
     fn stats(&self, statistics: Statistics) {
         let assigned = self.status.assigned_partitions();

@@ -75,6 +75,23 @@ pub async fn newest_visible(db: &Database, cutoff_ms: i64) -> anyhow::Result<i64
     })
 }
 
+/// The first position sequenced at or after `from_ms`, if any (positions and their times grow
+/// together: the sequencer never goes back in time).
+pub async fn first_sequenced_from(db: &Database, from_ms: i64) -> anyhow::Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT position FROM order_event WHERE position IS NOT NULL AND sequenced_ms >= $1 \
+         ORDER BY sequenced_ms, position LIMIT 1",
+    )
+    .bind(from_ms)
+    .fetch_optional(db.pool())
+    .await
+    .context("failed to find where a reader left the feed")?;
+    Ok(match row {
+        Some(row) => Some(row.try_get("position")?),
+        None => None,
+    })
+}
+
 /// The entries with positions `first..=last` whose orders still exist, ascending, and when the
 /// newest of them was sequenced (for `Last-Modified`).
 pub async fn entries(

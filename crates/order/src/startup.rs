@@ -51,17 +51,18 @@ impl Application {
         );
         let listener = orderflow_web::bind(settings.bind, settings.port).await?;
         let port = listener.local_addr()?.port();
+        let url = orderflow_web::listening_url(&listener);
         match &settings.transport {
             OrderTransport::Kafka(kafka) => tracing::info!(
                 port,
                 brokers = %kafka.brokers,
                 topic = %kafka.topic,
-                "Order service listening on http://localhost:{port}/ (feed at /feed)"
+                "Order service listening on {url} (feed at /feed)"
             ),
             OrderTransport::Feed => {
                 tracing::info!(
                     port,
-                    "Order service listening on http://localhost:{port}/ (feed at /feed, no Kafka)"
+                    "Order service listening on {url} (feed at /feed, no Kafka)"
                 )
             }
         }

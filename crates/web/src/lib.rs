@@ -8,4 +8,4 @@ mod serve;
 pub use error::{ApiError, AppError};
 pub use page::HtmlPage;
 pub use process::process_info;
-pub use serve::{MAX_BODY_BYTES, bind, serve, stylesheet_router};
+pub use serve::{MAX_BODY_BYTES, bind, listening_url, serve, stylesheet_router};

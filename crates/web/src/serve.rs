@@ -24,6 +24,16 @@ pub async fn bind(address: IpAddr, port: u16) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {address}"))
 }
 
+/// The URL a listener answers at, as logs should say it: the address it is bound to
+/// (`http://127.0.0.1:8081/`, `http://[::1]:8081/`), not a `localhost` that may resolve to
+/// another one.
+pub fn listening_url(listener: &TcpListener) -> String {
+    match listener.local_addr() {
+        Ok(address) => format!("http://{address}/"),
+        Err(_) => "an unknown address".to_owned(),
+    }
+}
+
 /// `GET /style.css`, the stylesheet every page links relatively.
 pub fn stylesheet_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route(

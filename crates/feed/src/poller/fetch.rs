@@ -1,5 +1,7 @@
 //! The HTTP side of polling: a feed document (conditionally), an entry's order.
 
+use std::time::{Duration, SystemTime};
+
 use atom_syndication::{Entry, Feed};
 use orderflow_transport::Content;
 use reqwest::{StatusCode, Url, header};
@@ -26,11 +28,49 @@ impl Document {
     }
 }
 
+/// How long after the end of a `Last-Modified` second an order may still become visible with a
+/// time in that second: a feed without positions (the originals') dates entries by the order's
+/// time, taken before its transaction commits.
+const LATE_COMMIT_GRACE: Duration = Duration::from_secs(5);
+
 /// A document's `ETag` and `Last-Modified`, sent back as `If-None-Match` and `If-Modified-Since`.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Validators {
     etag: Option<String>,
     last_modified: Option<String>,
+    /// Whether `Last-Modified` may be sent back. A date has whole seconds: a document fetched
+    /// while orders could still appear with a time in its `Last-Modified` second would be
+    /// answered 304 for ever by a server that compares whole seconds (the originals'), hiding
+    /// them. Such a date is not sent; the next poll reads the document again (applied
+    /// idempotently) until one is fetched late enough after its date. A strong `ETag` (a hash
+    /// of the bytes, orderflow's) hides nothing and is always sent.
+    last_modified_settled: bool,
+}
+
+impl Validators {
+    /// From a response's headers: its validators, and its `Date` (the server's clock, so no
+    /// skew; ours when it has none) to tell whether its `Last-Modified` is settled.
+    fn received(headers: &header::HeaderMap) -> Self {
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let last_modified = text(header::LAST_MODIFIED);
+        let answered_at = text(header::DATE)
+            .and_then(|date| httpdate::parse_http_date(&date).ok())
+            .unwrap_or_else(SystemTime::now);
+        let last_modified_settled = last_modified
+            .as_deref()
+            .and_then(|date| httpdate::parse_http_date(date).ok())
+            .is_some_and(|date| answered_at >= date + Duration::from_secs(1) + LATE_COMMIT_GRACE);
+        Validators {
+            etag: text(header::ETAG),
+            last_modified,
+            last_modified_settled,
+        }
+    }
 }
 
 /// What a GET of a feed document gave.
@@ -73,7 +113,9 @@ impl Poller {
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
-            if let Some(last_modified) = &validators.last_modified {
+            if let Some(last_modified) = &validators.last_modified
+                && (validators.last_modified_settled || validators.etag.is_some())
+            {
                 request = request.header(header::IF_MODIFIED_SINCE, last_modified);
             }
         }
@@ -93,17 +135,7 @@ impl Poller {
                 status: response.status(),
             });
         }
-        let header_text = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v: &header::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let received = Validators {
-            etag: header_text(header::ETAG),
-            last_modified: header_text(header::LAST_MODIFIED),
-        };
+        let received = Validators::received(response.headers());
         let url = response.url().clone();
         let body = response
             .bytes()
@@ -188,5 +220,33 @@ impl Poller {
                 source,
             })?;
         Ok(Content::from_json(&body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> header::HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.clone(), header::HeaderValue::from_str(value).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn a_last_modified_date_is_sent_back_only_once_nothing_more_can_appear_in_its_second() {
+        let fresh = Validators::received(&headers(&[
+            (header::LAST_MODIFIED, "Wed, 02 Dec 2026 06:00:00 GMT"),
+            (header::DATE, "Wed, 02 Dec 2026 06:00:02 GMT"),
+        ]));
+        assert!(!fresh.last_modified_settled);
+        let settled = Validators::received(&headers(&[
+            (header::LAST_MODIFIED, "Wed, 02 Dec 2026 06:00:00 GMT"),
+            (header::DATE, "Wed, 02 Dec 2026 06:00:06 GMT"),
+        ]));
+        assert!(settled.last_modified_settled);
+        let unreadable = Validators::received(&headers(&[(header::LAST_MODIFIED, "soon")]));
+        assert!(!unreadable.last_modified_settled);
     }
 }

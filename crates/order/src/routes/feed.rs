@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use orderflow_feed::conditional::{Validators, visibility_cutoff_ms};
+use orderflow_feed::conditional::{Validators, newer_than, visibility_cutoff_ms};
 use orderflow_feed::{FeedDocument, FeedWindow, render};
 use orderflow_web::AppError;
 
@@ -20,15 +20,32 @@ pub(super) fn router() -> Router<AppState> {
         .route("/feed/archive/{page}", get(feed_archive))
 }
 
-/// The newest entries, linked to the archives. Revalidated by every poll.
+/// The newest entries, linked to the archives. Revalidated by every poll. A reader that says
+/// where it was (`If-Modified-Since`) gets every entry since, up to `CATCH_UP_LIMIT`: the
+/// originals' pollers never follow `prev-archive`, and would otherwise miss what was placed
+/// beyond one page between two of their polls.
 async fn feed_current(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let newest =
         feed_db::newest_visible(&state.db, visibility_cutoff_ms(SystemTime::now())).await?;
-    let window = FeedWindow::current(newest, state.feed_page_size);
-    feed_document(&state, &headers, window, "no-cache").await
+    let if_modified_since = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok());
+    let since = match newer_than(if_modified_since) {
+        Some(from_ms) => feed_db::first_sequenced_from(&state.db, from_ms).await?,
+        None => None,
+    };
+    let window = FeedWindow::current_since(newest, state.feed_page_size, since);
+    feed_document(
+        &state,
+        &headers,
+        window,
+        "no-cache",
+        "Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix, If-Modified-Since",
+    )
+    .await
 }
 
 /// A complete archive page: it never changes, so any cache may keep it.
@@ -49,6 +66,7 @@ async fn feed_archive(
         &headers,
         window,
         "public, max-age=31536000, immutable",
+        "Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix",
     )
     .await
 }
@@ -58,6 +76,7 @@ async fn feed_document(
     headers: &HeaderMap,
     window: FeedWindow,
     cache_control: &'static str,
+    vary: &'static str,
 ) -> Result<Response, AppError> {
     let (entries, last_sequenced_ms) =
         feed_db::entries(&state.db, window.first, window.last).await?;
@@ -68,6 +87,9 @@ async fn feed_document(
         base: &base,
     });
     let validators = Validators::new(xml.as_bytes(), last_sequenced_ms);
+    // A document without entries has no date (the contract): no `Last-Modified`, and an
+    // `If-Modified-Since` cannot match it (its orders may have been deleted since).
+    let dated = !entries.is_empty();
     let header_text = |name| {
         headers
             .get(name)
@@ -75,7 +97,7 @@ async fn feed_document(
     };
     let mut response = if validators.not_modified(
         header_text(header::IF_NONE_MATCH),
-        header_text(header::IF_MODIFIED_SINCE),
+        header_text(header::IF_MODIFIED_SINCE).filter(|_| dated),
     ) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -90,19 +112,19 @@ async fn feed_document(
         header::ETAG,
         HeaderValue::from_str(&validators.etag).expect("a hex tag"),
     );
-    response_headers.insert(
-        header::LAST_MODIFIED,
-        HeaderValue::from_str(&validators.last_modified()).expect("an HTTP date"),
-    );
+    if dated {
+        response_headers.insert(
+            header::LAST_MODIFIED,
+            HeaderValue::from_str(&validators.last_modified()).expect("an HTTP date"),
+        );
+    }
     response_headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control),
     );
-    // The links depend on how the reader reached us.
-    response_headers.insert(
-        header::VARY,
-        HeaderValue::from_static("Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix"),
-    );
+    // The links depend on how the reader reached us; the current document's first entry on
+    // where the reader was.
+    response_headers.insert(header::VARY, HeaderValue::from_static(vary));
     Ok(response)
 }
 

@@ -97,7 +97,7 @@ pub(super) async fn front_door(
         upstreams,
     };
     let front_door = orderflow_front_door::FrontDoor::build(settings).await?;
-    tracing::info!("Front door on http://localhost:{}/", front_door.port());
+    tracing::info!("Front door listening on {}", front_door.url());
     front_door.run_until(shutdown).await
 }
 

@@ -2,6 +2,7 @@
 
 mod caching;
 mod concurrency;
+mod interop;
 mod original_feed;
 mod outages;
 mod paging;
