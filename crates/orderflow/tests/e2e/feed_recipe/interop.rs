@@ -106,7 +106,7 @@ async fn original_feed(State(feed): State<OriginalFeed>, headers: HeaderMap) -> 
     let since_secs = headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|date| parse_secs(date));
+        .and_then(parse_secs);
     if since_secs.is_some_and(|since| newest_secs <= since) {
         return (StatusCode::NOT_MODIFIED, HeaderMap::new(), String::new());
     }
