@@ -4,6 +4,7 @@ mod checkpoint;
 mod copies;
 mod health;
 mod intake;
+mod metrics;
 mod parking;
 mod poll;
 mod projection;

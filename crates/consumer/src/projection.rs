@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use orderflow_events::{EpochMillis, OrderPlaced};
 use orderflow_storage::Database;
 use orderflow_transport::{Applied, Checkpoint, HandleError, OrderEventHandler};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use sqlx::AnyConnection;
 
 use crate::advance_checkpoint;
@@ -58,6 +59,8 @@ pub trait Projection: Send + Sync + 'static {
 /// A [`Projection`] as the transports see it: an idempotent [`OrderEventHandler`].
 pub struct Projector<P> {
     db: Database,
+    /// Seconds from each order's time to its copy committed here (`/metrics`).
+    age: Histogram,
     projection: PhantomData<fn() -> P>,
 }
 
@@ -73,8 +76,16 @@ impl<P: Projection> Projector<P> {
     pub fn new(db: Database) -> Self {
         Projector {
             db,
+            // 1 ms doubling to about 9 minutes: a copy waits that long while its consumer is
+            // down or catching up.
+            age: Histogram::new(exponential_buckets(0.001, 2.0, 20)),
             projection: PhantomData,
         }
+    }
+
+    /// The ages of the events whose copies this projector committed, for `/metrics`.
+    pub fn age(&self) -> &Histogram {
+        &self.age
     }
 
     /// Stores the copies of `orders` (in order) in one transaction, and moves the checkpoint, if
@@ -105,6 +116,11 @@ impl<P: Projection> Projector<P> {
             .collect();
         P::insert_details(&mut tx, &created).await?;
         tx.commit().await?;
+        let committed_ms = EpochMillis::now().0;
+        for order in &created {
+            self.age
+                .observe((committed_ms - order.updated.0).max(0) as f64 / 1000.0);
+        }
         for (order, applied) in orders.iter().zip(&answers) {
             match applied {
                 Applied::Created => tracing::debug!(order_id = order.id, "{} stored.", P::COPY),

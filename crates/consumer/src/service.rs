@@ -59,14 +59,16 @@ pub struct ConsumerServiceSettings {
 }
 
 /// A built consumer service `S`: database migrated, port bound. `run_until` runs it.
-pub struct Application<S> {
+pub struct Application<S: Service> {
     listener: TcpListener,
     port: u16,
     state: ConsumerState,
+    handler: Arc<Projector<S::Projection>>,
+    metrics: Arc<orderflow_web::Metrics>,
     service: PhantomData<fn() -> S>,
 }
 
-impl<S> std::fmt::Debug for Application<S> {
+impl<S: Service> std::fmt::Debug for Application<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
             .field("service", &self.state.service)
@@ -137,14 +139,30 @@ impl<S: Service> Application<S> {
             S::NAME,
             orderflow_web::listening_url(&listener)
         );
+        let state = ConsumerState {
+            service: S::NAME,
+            db: db.clone(),
+            intake: Arc::new(intake),
+        };
+        let handler = Arc::new(Self::handler(db));
+        let mut metrics = orderflow_web::MetricsBuilder::new(S::NAME);
+        metrics
+            .registry()
+            .register_collector(Box::new(crate::metrics::ConsumerCollector {
+                state: state.clone(),
+            }));
+        metrics.registry().register_with_unit(
+            "orderflow_event_age",
+            "From an order's time to its copy committed here",
+            prometheus_client::registry::Unit::Seconds,
+            handler.age().clone(),
+        );
         Ok(Application {
             listener,
             port,
-            state: ConsumerState {
-                service: S::NAME,
-                db,
-                intake: Arc::new(intake),
-            },
+            state,
+            handler,
+            metrics: metrics.build(),
             service: PhantomData,
         })
     }
@@ -161,7 +179,7 @@ impl<S: Service> Application<S> {
     /// consumes until `shutdown` is cancelled. If either stops on its own, the other is stopped
     /// too.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let handler = Arc::new(Self::handler(self.state.db.clone()));
+        let handler = Arc::clone(&self.handler);
         let holds_nothing = holds_nothing::<S>(&self.state.db).await?;
         // Whatever ends the intake, an error or a panic, ends the service too: a consumer service
         // that no longer consumes must not look healthy. (`up` restarts it.)
@@ -187,8 +205,13 @@ impl<S: Service> Application<S> {
             .merge(parking::router())
             .merge(orderflow_web::stylesheet_router())
             .with_state(self.state);
-        let served =
-            orderflow_web::serve(self.listener, router, shutdown.clone().cancelled_owned()).await;
+        let served = orderflow_web::serve(
+            self.listener,
+            router,
+            self.metrics,
+            shutdown.clone().cancelled_owned(),
+        )
+        .await;
         shutdown.cancel();
         let consumed = intake.await.context("the consumer panicked")?;
         db.close().await;

@@ -89,6 +89,7 @@ impl FrontDoor {
         let router = router
             .merge(orderflow_web::stylesheet_router())
             .with_state(self.state);
-        orderflow_web::serve(self.listener, router, shutdown.cancelled_owned()).await
+        let metrics = orderflow_web::MetricsBuilder::new("front-door").build();
+        orderflow_web::serve(self.listener, router, metrics, shutdown.cancelled_owned()).await
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use orderflow_storage::{Backend, Database, params};
 use orderflow_transport::{Backoff, OutgoingEvent, PublishError, Publisher, StateRecord};
+use prometheus_client::metrics::histogram::Histogram;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +51,8 @@ pub struct OutboxRelay {
     /// at once instead of at the next idle poll.
     wake: Arc<Notify>,
     settings: RelaySettings,
+    /// Seconds from handing a batch to the publisher to its last acknowledgement (`/metrics`).
+    publish_seconds: Histogram,
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -72,7 +75,13 @@ impl OutboxRelay {
             publisher,
             wake,
             settings,
+            publish_seconds: Histogram::new(orderflow_web::metrics::latency_buckets()),
         }
+    }
+
+    /// How long each batch took to be acknowledged, for `/metrics`.
+    pub fn publish_seconds(&self) -> &Histogram {
+        &self.publish_seconds
     }
 
     /// Publishes until `shutdown`. Failures are logged and retried with backoff; they never end
@@ -190,7 +199,9 @@ impl OutboxRelay {
             return Ok(0);
         }
 
+        let sent = tokio::time::Instant::now();
         let results = publisher.publish(&events).await;
+        self.publish_seconds.observe(sent.elapsed().as_secs_f64());
         // Only the events before the first failure count as sent: one after it may be the same
         // order's deletion, and its tombstone must never overtake the order's state (it would
         // bring the order back once compacted). The rest is sent again; readers are idempotent.

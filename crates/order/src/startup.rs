@@ -27,6 +27,7 @@ pub struct Application {
     port: u16,
     state: AppState,
     relay: OutboxRelay,
+    metrics: Arc<orderflow_web::Metrics>,
 }
 
 impl Application {
@@ -75,11 +76,13 @@ impl Application {
             feed_page_size: settings.feed_page_size,
             public_url: settings.public_url.clone(),
         };
+        let metrics = crate::metrics::order_metrics(&state.db, &relay, &settings.transport);
         Ok(Application {
             listener,
             port,
             state,
             relay,
+            metrics,
         })
     }
 
@@ -105,6 +108,7 @@ impl Application {
         let served = orderflow_web::serve(
             self.listener,
             routes::router(self.state),
+            self.metrics,
             shutdown.clone().cancelled_owned(),
         )
         .await;

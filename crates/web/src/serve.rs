@@ -1,5 +1,6 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,10 +12,14 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::metrics::Metrics;
+
 /// The largest request body any route accepts. An order form with a hundred lines is ~10 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const STYLESHEET: &str = include_str!("../assets/style.css");
+/// 16x16 pixels: browsers ask every site for it, and log a 404 without it.
+const FAVICON: &[u8] = include_bytes!("../assets/favicon.ico");
 
 /// Binds `address:port`; port 0 picks a free port (tests, extra instances).
 pub async fn bind(address: IpAddr, port: u16) -> anyhow::Result<TcpListener> {
@@ -34,30 +39,55 @@ pub fn listening_url(listener: &TcpListener) -> String {
     }
 }
 
-/// `GET /style.css`, the stylesheet every page links relatively.
+/// `GET /style.css`, the stylesheet every page links relatively, and `GET /favicon.ico`.
 pub fn stylesheet_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route(
-        "/style.css",
-        get(|| async {
-            (
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                    (header::CACHE_CONTROL, "max-age=3600"),
-                ],
-                STYLESHEET,
-            )
-        }),
-    )
+    Router::new()
+        .route(
+            "/style.css",
+            get(|| async {
+                (
+                    StatusCode::OK,
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    STYLESHEET,
+                )
+            }),
+        )
+        .route(
+            "/favicon.ico",
+            get(|| async {
+                (
+                    StatusCode::OK,
+                    [
+                        (header::CONTENT_TYPE, "image/x-icon"),
+                        (header::CACHE_CONTROL, "max-age=86400"),
+                    ],
+                    FAVICON,
+                )
+            }),
+        )
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets running requests finish.
+/// Every request is counted in `metrics`, which `GET /metrics` serves.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router
+        .merge(
+            Router::new()
+                .route("/metrics", get(crate::metrics::metrics))
+                .with_state(Arc::clone(&metrics)),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track_requests,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

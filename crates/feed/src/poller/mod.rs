@@ -76,6 +76,7 @@ pub struct PollerStatus {
     position: AtomicI64,
     delivery: Arc<DeliveryStats>,
     polls: AtomicU64,
+    failed_polls: AtomicU64,
     healthy: AtomicBool,
     last_error: Mutex<Option<String>>,
 }
@@ -91,6 +92,10 @@ impl PollerStatus {
     /// Polls completed, successful or not.
     pub fn polls(&self) -> u64 {
         self.polls.load(Ordering::Relaxed)
+    }
+    /// Polls that failed (feed down, unreadable, an order unreachable).
+    pub fn failed_polls(&self) -> u64 {
+        self.failed_polls.load(Ordering::Relaxed)
     }
     /// Whether the last poll succeeded.
     pub fn healthy(&self) -> bool {
@@ -213,6 +218,7 @@ impl Poller {
                         tracing::debug!(error = %text, "Poll failed again.");
                     }
                     failing = true;
+                    self.status.failed_polls.fetch_add(1, Ordering::Relaxed);
                     self.status.healthy.store(false, Ordering::Relaxed);
                     *self.status.last_error.lock().expect("status lock") = Some(text);
                     retry.next_delay()

@@ -5,6 +5,7 @@ mod broker_outage;
 mod consumer_crash;
 mod fixtures;
 mod late_topic;
+mod metrics;
 mod poison;
 mod scaling;
 mod validation;

@@ -1,0 +1,75 @@
+//! What order adds to its `/metrics`: the outbox (events waiting for the broker, and how long
+//! the oldest has waited), read from the database before each scrape, and how long the relay's
+//! batches take to be acknowledged.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use orderflow_events::EpochMillis;
+use orderflow_storage::Database;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Unit;
+use sqlx::Row;
+
+use crate::config::OrderTransport;
+use crate::relay::OutboxRelay;
+
+/// Order's metrics. In feed mode there is no outbox to watch (readers take the events from the
+/// table), so only the HTTP figures.
+pub(crate) fn order_metrics(
+    db: &Database,
+    relay: &OutboxRelay,
+    transport: &OrderTransport,
+) -> Arc<orderflow_web::Metrics> {
+    let mut metrics = orderflow_web::MetricsBuilder::new("order");
+    if let OrderTransport::Kafka(_) = transport {
+        let pending = Gauge::<i64, AtomicI64>::default();
+        let oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        metrics.registry().register(
+            "orderflow_outbox_pending",
+            "Events stored with their order and not yet acknowledged by the broker",
+            pending.clone(),
+        );
+        metrics.registry().register_with_unit(
+            "orderflow_outbox_oldest_pending_age",
+            "How long the oldest event not yet acknowledged has waited (0 when none waits)",
+            Unit::Seconds,
+            oldest.clone(),
+        );
+        metrics.registry().register_with_unit(
+            "orderflow_relay_publish",
+            "From handing a batch of events to the broker to its last acknowledgement",
+            Unit::Seconds,
+            relay.publish_seconds().clone(),
+        );
+        let db = db.clone();
+        metrics.refresh_before_scrape(move || {
+            let (db, pending, oldest) = (db.clone(), pending.clone(), oldest.clone());
+            async move {
+                match outbox(&db).await {
+                    Ok((count, oldest_ms)) => {
+                        pending.set(count);
+                        let age_ms = oldest_ms.map_or(0, |ms| (EpochMillis::now().0 - ms).max(0));
+                        oldest.set(age_ms as f64 / 1000.0);
+                    }
+                    // The gauges keep their last values; /health says the database is down.
+                    Err(error) => tracing::debug!(
+                        error = format!("{error:#}"),
+                        "Outbox not readable for /metrics."
+                    ),
+                }
+            }
+        });
+    }
+    metrics.build()
+}
+
+/// Events not yet acknowledged, and when the oldest of them was stored.
+async fn outbox(db: &Database) -> anyhow::Result<(i64, Option<i64>)> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(created_ms) AS oldest FROM order_event WHERE published_ms IS NULL",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("oldest")?))
+}
