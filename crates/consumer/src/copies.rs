@@ -112,10 +112,18 @@ async fn api<C: Copies>(
     State(state): State<ConsumerState>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let copies = page_of::<C>(&state, page).await?;
+    Ok(Json(copies).into_response())
+}
+
+/// The copies a `?after=&limit=` page asks for (at most 1000); a malformed query is a 400.
+async fn page_of<C: Copies>(
+    state: &ConsumerState,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Vec<C::Copy>, ApiError> {
     let Query(page) = page.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
     let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
-    let copies = C::after(&state.db, page.after.unwrap_or(0), limit).await?;
-    Ok(Json(copies).into_response())
+    Ok(C::after(&state.db, page.after.unwrap_or(0), limit).await?)
 }
 
 /// The check view: for each copy with an id above `after`, ascending, what it holds.
@@ -123,10 +131,8 @@ async fn check<C: Copies>(
     State(state): State<ConsumerState>,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(page) = page.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
-    let limit = page.limit.unwrap_or(1000).clamp(1, 1000);
-    let copies = C::after(&state.db, page.after.unwrap_or(0), limit).await?;
-    let held: Vec<Held> = copies
+    let held: Vec<Held> = page_of::<C>(&state, page)
+        .await?
         .iter()
         .map(|copy| Held {
             id: C::id(copy),

@@ -250,6 +250,37 @@ impl TestSystem {
     }
 }
 
+/// `orderflow <service>` as its own process (so that it can be killed with SIGKILL), on the
+/// test's database, broker and group, reading `topic`, its output appended to `log`.
+pub fn spawn_consumer(
+    system: &TestSystem,
+    service: &str,
+    topic: &str,
+    log: &std::path::Path,
+) -> tokio::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let (database_url, schema) = system.env.database(&system.iso, service);
+    tokio::process::Command::new(ORDERFLOW)
+        .args([service, "--port", "0"])
+        .args(["--database-url", &database_url])
+        .args(["--schema", &schema])
+        .args(["--kafka-brokers", &system.env.kafka_brokers])
+        .args(["--kafka-topic", topic])
+        .args(["--group", &system.iso.group(service)])
+        .args(["--session-timeout-secs", "6"])
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("orderflow {service} starts: {error}"))
+}
+
 /// A poller of `feed_url` that polls every 50 ms, so tests need not wait for the default.
 pub fn feed(feed_url: &str) -> orderflow_consumer::Transport {
     let mut settings = orderflow_feed::PollerSettings::new(feed_url);

@@ -1,33 +1,4 @@
-use std::process::Stdio;
-
-use tokio::process::{Child, Command};
-
 use super::*;
-
-/// `orderflow bonus` as its own process, so that it can be killed with SIGKILL.
-fn spawn_bonus(system: &TestSystem, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let (database_url, schema) = system.env.database(&system.iso, "bonus");
-    Command::new(ORDERFLOW)
-        .args(["bonus", "--port", "0"])
-        .args(["--database-url", &database_url])
-        .args(["--schema", &schema])
-        .args(["--kafka-brokers", &system.env.kafka_brokers])
-        .args(["--kafka-topic", &system.kafka().state_topic()])
-        .args(["--group", &system.iso.group("bonus")])
-        .args(["--session-timeout-secs", "6"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("orderflow bonus starts")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bonus_killed_in_the_middle_of_its_catch_up_counts_nothing_twice() {
@@ -48,7 +19,7 @@ async fn bonus_killed_in_the_middle_of_its_catch_up_counts_nothing_twice() {
         .unwrap();
 
     // Act: kill -9 as soon as it has counted some, then start it again.
-    let mut bonus = spawn_bonus(&system, &log);
+    let mut bonus = spawn_consumer(&system, "bonus", &system.kafka().state_topic(), &log);
     let counted_before_kill = wait_until("bonus counting", DEADLINE, || async {
         let counted = count(&db, "bonus_order").await;
         (counted > 0).then_some(counted)
@@ -56,7 +27,7 @@ async fn bonus_killed_in_the_middle_of_its_catch_up_counts_nothing_twice() {
     .await;
     bonus.start_kill().unwrap();
     bonus.wait().await.unwrap();
-    let _restarted = spawn_bonus(&system, &log);
+    let _restarted = spawn_consumer(&system, "bonus", &system.kafka().state_topic(), &log);
 
     // Assert: every order once, the points per customer exactly the orders'.
     wait_for_rows(&db, "bonus_order", 3000).await;

@@ -1,36 +1,9 @@
 use std::collections::BTreeMap;
-use std::process::Stdio;
 
 use futures::future::join_all;
 use sqlx::Row;
-use tokio::process::{Child, Command};
 
 use crate::helpers::*;
-
-/// `orderflow shipping` as its own process, so that it can be killed with SIGKILL.
-fn spawn_shipping(system: &TestSystem, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let (database_url, schema) = system.env.database(&system.iso, "shipping");
-    Command::new(ORDERFLOW)
-        .args(["shipping", "--port", "0"])
-        .args(["--database-url", &database_url])
-        .args(["--schema", &schema])
-        .args(["--kafka-brokers", &system.env.kafka_brokers])
-        .args(["--kafka-topic", &system.iso.topic()])
-        .args(["--group", &system.iso.group("shipping")])
-        .args(["--session-timeout-secs", "6"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("orderflow shipping starts")
-}
 
 async fn received_at(db: &orderflow_storage::Database) -> BTreeMap<i64, i64> {
     sqlx::query("SELECT id, received_ms FROM shipment")
@@ -48,7 +21,7 @@ async fn a_consumer_killed_after_processing_recreates_nothing_and_misses_nothing
     let system = TestSystem::new();
     let order = system.start_order().await;
     let log = std::env::temp_dir().join(format!("orderflow-{}-shipping.log", system.iso.tag));
-    let mut shipping = spawn_shipping(&system, &log);
+    let mut shipping = spawn_consumer(&system, "shipping", &system.iso.topic(), &log);
     let (database_url, schema) = system.env.database(&system.iso, "shipping");
     let mut settings = orderflow_shipping::Application::default_settings(
         database_url,
@@ -67,7 +40,7 @@ async fn a_consumer_killed_after_processing_recreates_nothing_and_misses_nothing
     shipping.start_kill().unwrap();
     shipping.wait().await.unwrap();
     join_all((31..=60).map(|i| system.place_json_order(&order, i))).await;
-    let mut restarted = spawn_shipping(&system, &log);
+    let mut restarted = spawn_consumer(&system, "shipping", &system.iso.topic(), &log);
 
     // Assert: all 60, each once, and the first 30 untouched.
     wait_for_rows(&shipping_db, "shipment", 60).await;
