@@ -18,14 +18,19 @@ pub const ORDERFLOW_NAMESPACE: &str = "urn:orderflow:feed:1";
 pub const ORDERFLOW_PREFIX: &str = "orderflow";
 /// The extension element that carries an entry's position.
 pub const POSITION: &str = "position";
+/// The extension element that carries the W3C trace context of the request that placed the
+/// order, so that a reader's span continues its trace (readers that do not know it ignore it).
+pub const TRACEPARENT: &str = "traceparent";
 
 /// One entry: an order at its position in the feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedEntry {
     pub position: i64,
     pub order_id: i64,
     /// The order's time, epoch milliseconds.
     pub updated_ms: i64,
+    /// The placing request's trace context, when it was traced.
+    pub traceparent: Option<String>,
 }
 
 /// What one document shows.
@@ -174,21 +179,26 @@ fn render_entry(entry: &FeedEntry, base: &str) -> Entry {
             ..Content::default()
         }),
         summary: Some(Text::plain(format!("This is the order {id}"))),
-        extensions: single(
-            &format!("{ORDERFLOW_PREFIX}:{POSITION}"),
-            POSITION,
-            Some(entry.position.to_string()),
-        )
-        .into_iter()
-        .map(|(name, values)| {
-            (
-                ORDERFLOW_PREFIX.to_owned(),
-                BTreeMap::from([(name, values)]),
-            )
-        })
-        .collect(),
+        extensions: BTreeMap::from([(ORDERFLOW_PREFIX.to_owned(), orderflow_elements(entry))]),
         ..Entry::default()
     }
+}
+
+/// An entry's `orderflow:` elements: its position, and its trace context if it has one.
+fn orderflow_elements(entry: &FeedEntry) -> BTreeMap<String, Vec<Extension>> {
+    let mut elements = single(
+        &format!("{ORDERFLOW_PREFIX}:{POSITION}"),
+        POSITION,
+        Some(entry.position.to_string()),
+    );
+    if let Some(traceparent) = &entry.traceparent {
+        elements.extend(single(
+            &format!("{ORDERFLOW_PREFIX}:{TRACEPARENT}"),
+            TRACEPARENT,
+            Some(traceparent.clone()),
+        ));
+    }
+    elements
 }
 
 /// A map with one extension element, keyed by its local name.
@@ -217,16 +227,23 @@ fn timestamp(millis: i64) -> FixedDateTime {
 
 /// An entry's position, if the feed writes one (ours do; the originals' do not).
 pub fn entry_position(entry: &Entry) -> Option<i64> {
-    entry
+    orderflow_element(entry, POSITION)?.parse().ok()
+}
+
+/// The trace context an entry carries, if any.
+pub fn entry_traceparent(entry: &Entry) -> Option<String> {
+    orderflow_element(entry, TRACEPARENT).map(str::to_owned)
+}
+
+fn orderflow_element<'a>(entry: &'a Entry, name: &str) -> Option<&'a str> {
+    let text = entry
         .extensions
         .get(ORDERFLOW_PREFIX)?
-        .get(POSITION)?
+        .get(name)?
         .first()?
         .value
-        .as_deref()?
-        .trim()
-        .parse()
-        .ok()
+        .as_deref()?;
+    Some(text.trim())
 }
 
 #[cfg(test)]
@@ -274,11 +291,13 @@ mod tests {
                 position: 11,
                 order_id: 7,
                 updated_ms: 1_541_240_130_000,
+                traceparent: None,
             },
             FeedEntry {
                 position: 12,
                 order_id: 9,
                 updated_ms: 1_541_240_131_000,
+                traceparent: None,
             },
         ];
         let window = FeedWindow::current(12, PageSize::new(10).unwrap());
@@ -383,15 +402,31 @@ mod tests {
     }
 
     #[test]
-    fn positions_survive_a_round_trip_through_atom_syndication() {
-        let entries = [FeedEntry {
-            position: 3,
-            order_id: 1,
-            updated_ms: 0,
-        }];
-        let xml = document(&entries, FeedWindow::current(3, PageSize::default()));
+    fn positions_and_trace_context_survive_a_round_trip_through_atom_syndication() {
+        let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let entries = [
+            FeedEntry {
+                position: 3,
+                order_id: 1,
+                updated_ms: 0,
+                traceparent: Some(traceparent.to_owned()),
+            },
+            FeedEntry {
+                position: 4,
+                order_id: 2,
+                updated_ms: 0,
+                traceparent: None,
+            },
+        ];
+        let xml = document(&entries, FeedWindow::current(4, PageSize::default()));
         let feed = Feed::read_from(xml.as_bytes()).unwrap();
         assert_eq!(entry_position(&feed.entries[0]), Some(3));
+        assert_eq!(
+            entry_traceparent(&feed.entries[0]).as_deref(),
+            Some(traceparent)
+        );
+        assert_eq!(entry_position(&feed.entries[1]), Some(4));
+        assert_eq!(entry_traceparent(&feed.entries[1]), None);
     }
 
     #[test]

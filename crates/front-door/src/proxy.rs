@@ -116,6 +116,13 @@ async fn forward_to(
         HeaderName::from_static("x-forwarded-prefix"),
         HeaderValue::from_str(&prefix)?,
     );
+    // The service's request span continues the front door's: one trace from the browser on.
+    if let Some(traceparent) = orderflow_telemetry::traceparent(&tracing::Span::current()) {
+        headers.insert(
+            HeaderName::from_static(orderflow_telemetry::TRACEPARENT),
+            HeaderValue::from_str(&traceparent)?,
+        );
+    }
 
     let body = reqwest::Body::wrap_stream(body.into_data_stream());
     let upstream_response = state

@@ -16,7 +16,7 @@ use rdkafka::consumer::{
     StreamConsumer,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::BorrowedMessage;
+use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
@@ -106,7 +106,7 @@ pub async fn run_consumer(
 ) -> Result<(), KafkaError> {
     let dead_letters = DeadLetters::new(&settings.kafka, &settings.group_id)?;
     let member = Member {
-        delivery: Delivery::new(handler, Arc::clone(status.delivery())),
+        delivery: Delivery::new(&settings.group_id, handler, Arc::clone(status.delivery())),
         parking,
         status,
         dead_letters,
@@ -291,6 +291,8 @@ struct Record<'a> {
     content: Content,
     /// `order/3@17`.
     source: String,
+    /// The `traceparent` header, if the producer traced it.
+    traceparent: Option<String>,
 }
 
 /// The order id a record key names: `17` (order-state) or `17created` (order).
@@ -314,10 +316,19 @@ impl<'a> Record<'a> {
             message.partition(),
             message.offset()
         );
+        let traceparent = message.headers().and_then(|headers| {
+            headers
+                .iter()
+                .find(|header| header.key == orderflow_telemetry::TRACEPARENT)
+                .and_then(|header| header.value)
+                .and_then(|value| std::str::from_utf8(value).ok())
+                .map(str::to_owned)
+        });
         Record {
             message,
             content,
             source,
+            traceparent,
         }
     }
 }
@@ -329,6 +340,10 @@ impl Incoming for Record<'_> {
 
     fn source(&self) -> &str {
         &self.source
+    }
+
+    fn traceparent(&self) -> Option<&str> {
+        self.traceparent.as_deref()
     }
 }
 

@@ -79,7 +79,7 @@ impl KafkaPublisher {
         // CloudEvents' Kafka binding, binary mode. Deliberately no `__TypeId__`: the original
         // consumers would try to load a Java class of that name.
         let id = event.id.to_string();
-        OwnedHeaders::new_with_capacity(5)
+        let headers = OwnedHeaders::new_with_capacity(6)
             .insert(Header {
                 key: "ce_specversion",
                 value: Some("1.0"),
@@ -99,7 +99,15 @@ impl KafkaPublisher {
             .insert(Header {
                 key: "content-type",
                 value: Some("application/json"),
-            })
+            });
+        // W3C trace context, as OpenTelemetry's Kafka instrumentations carry it.
+        match &event.traceparent {
+            Some(traceparent) => headers.insert(Header {
+                key: orderflow_telemetry::TRACEPARENT,
+                value: Some(traceparent.as_str()),
+            }),
+            None => headers,
+        }
     }
 }
 

@@ -1,29 +1,23 @@
-//! What every orderflow process does the same way: logging, and stopping on a signal or when
+//! What every orderflow process does the same way: logs and traces, and stopping on a signal or when
 //! the `orderflow up` that started it is gone.
 
 use std::io::IsTerminal;
 
 use std::io::Read;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 use crate::{EXIT_WITH_PARENT_ENV, LOG_COLOR_ENV};
 
-/// Logs to stderr; `RUST_LOG` overrides the default filter. Colours when stderr is a terminal,
-/// or when `orderflow up` says its own terminal takes them.
-pub fn init_logging() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rdkafka=warn,tansu=warn,libsql=warn"));
+/// Logs to stderr (`RUST_LOG` overrides the default filter) and traces as
+/// [`orderflow_telemetry::init`] says, as `service`. Colours when stderr is a terminal, or when
+/// `orderflow up` says its own terminal takes them. Hold the result until the process ends.
+pub fn init_telemetry(service: &'static str) -> orderflow_telemetry::Telemetry {
     let color = match std::env::var(LOG_COLOR_ENV).as_deref() {
         Ok("always") => true,
         Ok("never") => false,
         _ => std::io::stderr().is_terminal(),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(color)
-        .init();
+    orderflow_telemetry::init(service, color)
 }
 
 /// A token cancelled on Ctrl-C or SIGTERM, and, for children of `orderflow up`, when `up` is gone.

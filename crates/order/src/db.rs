@@ -93,19 +93,21 @@ pub async fn place_order(db: &Database, order: &ResolvedOrder) -> anyhow::Result
         lines.clone(),
     );
     sqlx::query(
-        "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms, \
+         traceparent) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(ORDER_CREATED)
     .bind(order_created_key(id))
     .bind(event.to_json())
     .bind(updated.0)
+    .bind(orderflow_telemetry::traceparent(&tracing::Span::current()))
     .execute(&mut *tx)
     .await
     .context("failed to insert the order's event")?;
 
     tx.commit().await.context("failed to commit the order")?;
+    tracing::debug!(order_id = id, "Order placed.");
     Ok(event)
 }
 
@@ -259,13 +261,14 @@ pub async fn delete_order(db: &Database, id: i64) -> anyhow::Result<bool> {
         .rows_affected();
     if deleted > 0 {
         sqlx::query(
-            "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms) \
-             VALUES ($1, $2, $3, '', $4)",
+            "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms, \
+             traceparent) VALUES ($1, $2, $3, '', $4, $5)",
         )
         .bind(id)
         .bind(ORDER_DELETED)
         .bind(order_state_key(id))
         .bind(EpochMillis::now().0)
+        .bind(orderflow_telemetry::traceparent(&tracing::Span::current()))
         .execute(&mut *tx)
         .await
         .context("failed to store the order's deletion")?;

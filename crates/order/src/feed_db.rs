@@ -100,7 +100,8 @@ pub async fn entries(
     last: i64,
 ) -> anyhow::Result<(Vec<FeedEntry>, i64)> {
     let rows = sqlx::query(
-        "SELECT e.position, e.order_id, e.created_ms, e.sequenced_ms FROM order_event e \
+        "SELECT e.position, e.order_id, e.created_ms, e.sequenced_ms, e.traceparent \
+         FROM order_event e \
          JOIN orders o ON o.id = e.order_id \
          WHERE e.position >= $1 AND e.position <= $2 ORDER BY e.position",
     )
@@ -117,6 +118,7 @@ pub async fn entries(
             position: row.try_get("position")?,
             order_id: row.try_get("order_id")?,
             updated_ms: row.try_get("created_ms")?,
+            traceparent: row.try_get("traceparent")?,
         });
     }
     Ok((entries, last_sequenced))

@@ -173,31 +173,41 @@ impl OutboxRelay {
         connection: &mut AnyConnection,
     ) -> anyhow::Result<usize> {
         let select = format!(
-            "SELECT id, order_id, event_key, payload, event_type, created_ms FROM order_event \
-             WHERE published_ms IS NULL ORDER BY id LIMIT $1{}",
+            "SELECT id, order_id, event_key, payload, event_type, created_ms, traceparent \
+             FROM order_event WHERE published_ms IS NULL ORDER BY id LIMIT $1{}",
             self.db.backend().skip_locked()
         );
-        let events = sqlx::query(&select)
+        let rows = sqlx::query(&select)
             .bind(self.settings.batch_size)
             .fetch_all(&mut *connection)
             .await
             .context("failed to read pending events")?
             .iter()
-            .map(|row| {
-                Ok(outgoing(
-                    row.try_get("id")?,
-                    row.try_get("order_id")?,
-                    row.try_get("event_key")?,
-                    row.try_get("payload")?,
-                    row.try_get("event_type")?,
-                    row.try_get("created_ms")?,
-                ))
-            })
+            .map(OutboxRow::read)
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .context("failed to read a pending event")?;
-        if events.is_empty() {
+        if rows.is_empty() {
             return Ok(0);
         }
+        // One span per event, in the trace of the request that stored it, open until the broker
+        // acknowledged it; the records carry the span's context on.
+        let now = EpochMillis::now().0;
+        let (events, _spans): (Vec<OutgoingEvent>, Vec<tracing::Span>) = rows
+            .into_iter()
+            .map(|row| {
+                let span = tracing::info_span!(
+                    "publish",
+                    order_id = row.order_id,
+                    event = %row.event_type,
+                    outbox_ms = now - row.created_ms,
+                    trace_id = tracing::field::Empty,
+                );
+                orderflow_telemetry::continue_trace(&span, row.traceparent.as_deref());
+                let mut event = row.outgoing();
+                event.traceparent = orderflow_telemetry::traceparent(&span);
+                (event, span)
+            })
+            .unzip();
 
         let sent = tokio::time::Instant::now();
         let results = publisher.publish(&events).await;
@@ -242,43 +252,64 @@ impl OutboxRelay {
     }
 }
 
-/// An outbox row as the publisher sends it. A new order goes on the event stream (as the
-/// originals' records) and, as its current state, on the state stream; a deletion only on the
-/// state stream, as a tombstone. A type this service does not know goes where events always
-/// went, on the event stream.
-fn outgoing(
+/// A pending row of the outbox.
+#[derive(Debug)]
+struct OutboxRow {
     id: i64,
     order_id: i64,
     key: String,
     payload: String,
     event_type: String,
     created_ms: i64,
-) -> OutgoingEvent {
-    let state_key = order_state_key(order_id);
-    let (payload, state) = match event_type.as_str() {
-        ORDER_CREATED => (
-            Some(payload.clone()),
-            Some(StateRecord {
-                key: state_key,
-                value: Some(payload),
-            }),
-        ),
-        ORDER_DELETED => (
-            None,
-            Some(StateRecord {
-                key: state_key,
-                value: None,
-            }),
-        ),
-        _ => (Some(payload), None),
-    };
-    OutgoingEvent {
-        id,
-        key,
-        payload,
-        state,
-        event_type,
-        created_ms,
+    /// The storing request's trace context, if it was traced.
+    traceparent: Option<String>,
+}
+
+impl OutboxRow {
+    fn read(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(OutboxRow {
+            id: row.try_get("id")?,
+            order_id: row.try_get("order_id")?,
+            key: row.try_get("event_key")?,
+            payload: row.try_get("payload")?,
+            event_type: row.try_get("event_type")?,
+            created_ms: row.try_get("created_ms")?,
+            traceparent: row.try_get("traceparent")?,
+        })
+    }
+
+    /// The row as the publisher sends it. A new order goes on the event stream (as the
+    /// originals' records) and, as its current state, on the state stream; a deletion only on
+    /// the state stream, as a tombstone. A type this service does not know goes where events
+    /// always went, on the event stream.
+    fn outgoing(self) -> OutgoingEvent {
+        let state_key = order_state_key(self.order_id);
+        let (payload, state) = match self.event_type.as_str() {
+            ORDER_CREATED => (
+                Some(self.payload.clone()),
+                Some(StateRecord {
+                    key: state_key,
+                    value: Some(self.payload),
+                }),
+            ),
+            ORDER_DELETED => (
+                None,
+                Some(StateRecord {
+                    key: state_key,
+                    value: None,
+                }),
+            ),
+            _ => (Some(self.payload), None),
+        };
+        OutgoingEvent {
+            id: self.id,
+            key: self.key,
+            payload,
+            state,
+            event_type: self.event_type,
+            created_ms: self.created_ms,
+            traceparent: self.traceparent,
+        }
     }
 }
 
@@ -288,14 +319,16 @@ mod outgoing_tests {
 
     #[test]
     fn a_new_order_goes_on_both_streams_and_a_deletion_is_a_tombstone_on_the_state_stream() {
-        let placed = outgoing(
-            1,
-            7,
-            "7created".into(),
-            "{}".into(),
-            ORDER_CREATED.into(),
-            0,
-        );
+        let row = |id, key: &str, payload: &str, event_type: &str| OutboxRow {
+            id,
+            order_id: 7,
+            key: key.to_owned(),
+            payload: payload.to_owned(),
+            event_type: event_type.to_owned(),
+            created_ms: 0,
+            traceparent: None,
+        };
+        let placed = row(1, "7created", "{}", ORDER_CREATED).outgoing();
         assert_eq!(placed.payload.as_deref(), Some("{}"));
         let state = placed.state.expect("a state record");
         assert_eq!(
@@ -303,7 +336,7 @@ mod outgoing_tests {
             ("7", Some("{}"))
         );
 
-        let deleted = outgoing(2, 7, "7".into(), String::new(), ORDER_DELETED.into(), 0);
+        let deleted = row(2, "7", "", ORDER_DELETED).outgoing();
         assert_eq!(deleted.payload, None);
         let state = deleted.state.expect("a tombstone");
         assert_eq!((state.key.as_str(), state.value), ("7", None));

@@ -5,7 +5,7 @@ mod cli;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::parse();
-    orderflow_launcher::process::init_logging();
+    let _telemetry = orderflow_launcher::process::init_telemetry(cli.name());
     match cli.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

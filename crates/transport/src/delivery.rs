@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use orderflow_events::OrderPlaced;
+use tracing::{Instrument, Span};
 
 use crate::{Applied, BoxError, Checkpoint, HandleError, OrderEventHandler, error_chain};
 
@@ -63,6 +64,11 @@ pub trait Incoming: Send + Sync {
     /// Where exactly it came from, for logs and parked events: `order/3@17` (topic/partition@offset)
     /// or the order's URL.
     fn source(&self) -> &str;
+    /// The W3C trace context it carries (a Kafka header, a feed entry's element), which the
+    /// span that applies it continues.
+    fn traceparent(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// How a transport keeps its position in a stream.
@@ -167,6 +173,8 @@ impl Progress {
 /// A consumer service's handler behind the delivery policy.
 #[derive(Clone)]
 pub struct Delivery {
+    /// Who applies: the consumer group or feed reader, named in each record's span.
+    consumer: Arc<str>,
     handler: Arc<dyn OrderEventHandler>,
     stats: Arc<DeliveryStats>,
 }
@@ -174,14 +182,36 @@ pub struct Delivery {
 impl std::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Delivery")
+            .field("consumer", &self.consumer)
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
 }
 
 impl Delivery {
-    pub fn new(handler: Arc<dyn OrderEventHandler>, stats: Arc<DeliveryStats>) -> Self {
-        Delivery { handler, stats }
+    pub fn new(
+        consumer: &str,
+        handler: Arc<dyn OrderEventHandler>,
+        stats: Arc<DeliveryStats>,
+    ) -> Self {
+        Delivery {
+            consumer: consumer.into(),
+            handler,
+            stats,
+        }
+    }
+
+    /// The span of applying one record: in the trace the record carries, open until `deliver`
+    /// is done with it (records applied together share the time of their one transaction).
+    fn span_for<R: Incoming>(&self, record: &R) -> Span {
+        let span = tracing::info_span!(
+            "apply",
+            consumer = %self.consumer,
+            source = record.source(),
+            trace_id = tracing::field::Empty,
+        );
+        orderflow_telemetry::continue_trace(&span, record.traceparent());
+        span
     }
 
     pub fn stats(&self) -> &Arc<DeliveryStats> {
@@ -196,20 +226,27 @@ impl Delivery {
         positions: &dyn Positions<R>,
         records: &[R],
     ) -> Progress {
+        let spans: Vec<Span> = records.iter().map(|r| self.span_for(r)).collect();
         let mut progress = Progress::default();
         while progress.done < records.len() {
             let rest = &records[progress.done..];
+            let span = spans[progress.done].clone();
             let orders = rest
                 .iter()
                 .take_while(|r| matches!(r.content(), Content::Order(_)))
                 .count();
             let step = match orders {
                 0 => match rest[0].content() {
-                    Content::Gone { id: Some(id) } => self.delete(positions, &rest[0], *id).await,
-                    _ => self.pass(positions, &rest[0], None).await,
+                    Content::Gone { id: Some(id) } => {
+                        self.delete(positions, &rest[0], *id).instrument(span).await
+                    }
+                    _ => self.pass(positions, &rest[0], None).instrument(span).await,
                 },
-                1 => self.apply_one(positions, &rest[0]).await,
-                _ => self.apply_together(positions, &rest[..orders]).await,
+                1 => self.apply_one(positions, &rest[0]).instrument(span).await,
+                _ => {
+                    let spans = &spans[progress.done..progress.done + orders];
+                    self.apply_together(positions, &rest[..orders], spans).await
+                }
             };
             if !progress.then(step) {
                 break;
@@ -218,11 +255,13 @@ impl Delivery {
         progress
     }
 
-    /// Orders in one `handle_batch`; refused as a whole (not transiently), one by one.
+    /// Orders in one `handle_batch`; refused as a whole (not transiently), one by one, each in
+    /// its span.
     async fn apply_together<R: Incoming>(
         &self,
         positions: &dyn Positions<R>,
         records: &[R],
+        spans: &[Span],
     ) -> Progress {
         let orders: Vec<OrderPlaced> = records
             .iter()
@@ -242,6 +281,9 @@ impl Delivery {
             }
             Ok(answers) => {
                 let created = self.stats.count(&answers);
+                for (span, answer) in spans.iter().zip(&answers) {
+                    span.in_scope(|| tracing::debug!(?answer, "Applied."));
+                }
                 if let Some(last) = records.last() {
                     positions.advanced(last);
                 }
@@ -254,8 +296,12 @@ impl Delivery {
             Err(HandleError::Transient(error)) => Progress::stopped(Stopped::Transient(error)),
             Err(_) => {
                 let mut progress = Progress::default();
-                for record in records {
-                    if !progress.then(self.apply_one(positions, record).await) {
+                for (record, span) in records.iter().zip(spans) {
+                    let step = self
+                        .apply_one(positions, record)
+                        .instrument(span.clone())
+                        .await;
+                    if !progress.then(step) {
                         break;
                     }
                 }
@@ -272,6 +318,7 @@ impl Delivery {
         match self.handler.handle(order, checkpoint.as_ref()).await {
             Ok(Applied::CheckpointMoved) => Progress::stopped(Stopped::PositionMoved),
             Ok(applied) => {
+                tracing::debug!(answer = ?applied, "Applied.");
                 let created = self.stats.count(&[applied]) == 1;
                 positions.advanced(record);
                 Progress::one(created)
@@ -470,7 +517,7 @@ mod tests {
 
     fn delivery(handler: Ids) -> (Delivery, Arc<Ids>) {
         let handler = Arc::new(handler);
-        let delivery = Delivery::new(handler.clone(), Arc::default());
+        let delivery = Delivery::new("test", handler.clone(), Arc::default());
         (delivery, handler)
     }
 

@@ -21,6 +21,9 @@ pub struct OutgoingEvent {
     pub event_type: String,
     /// When the event was stored, epoch milliseconds.
     pub created_ms: i64,
+    /// The W3C trace context of the relay's span for it, sent as the `traceparent` header so
+    /// that each consumer continues the order's trace; `None` when not traced.
+    pub traceparent: Option<String>,
 }
 
 /// An order's current state on the compacted state stream.

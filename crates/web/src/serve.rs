@@ -70,6 +70,31 @@ pub fn stylesheet_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         )
 }
 
+/// The span of one request: a child of the caller's span when the request carries a
+/// `traceparent` (the front door's, a browser's instrumentation), a new trace otherwise. The
+/// probes and scrapes that arrive every second (`/health`, `/metrics`) and the static assets
+/// are not traced: they would bury the orders' traces.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    if matches!(
+        request.uri().path(),
+        "/health" | "/metrics" | "/style.css" | "/favicon.ico"
+    ) {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        uri = %request.uri(),
+        trace_id = tracing::field::Empty,
+    );
+    let traceparent = request
+        .headers()
+        .get(orderflow_telemetry::TRACEPARENT)
+        .and_then(|value| value.to_str().ok());
+    orderflow_telemetry::continue_trace(&span, traceparent);
+    span
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets running requests finish.
 /// Every request is counted in `metrics`, which `GET /metrics` serves.
 pub async fn serve(
@@ -93,7 +118,7 @@ pub async fn serve(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http().make_span_with(request_span));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

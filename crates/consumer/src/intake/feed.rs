@@ -24,11 +24,14 @@ pub struct FeedIntake {
 }
 
 impl FeedIntake {
-    pub(super) fn build(settings: &PollerSettings) -> Self {
+    pub(super) fn build(service: &'static str, settings: &PollerSettings) -> Self {
         tracing::info!(feed = %settings.feed_url, "Reading the order feed.");
         let (poll_now, requests) = mpsc::channel(8);
         FeedIntake {
-            settings: settings.clone(),
+            settings: PollerSettings {
+                reader: service.to_owned(),
+                ..settings.clone()
+            },
             status: Arc::default(),
             poll_now,
             requests: Mutex::new(Some(requests)),

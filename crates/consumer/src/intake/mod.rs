@@ -40,7 +40,7 @@ impl Intake {
     ) -> anyhow::Result<Self> {
         Ok(match &settings.transport {
             Transport::Kafka(kafka) => Intake::Kafka(KafkaIntake::build(service, kafka, settings)?),
-            Transport::Feed(feed) => Intake::Feed(FeedIntake::build(feed)),
+            Transport::Feed(feed) => Intake::Feed(FeedIntake::build(service, feed)),
         })
     }
 

@@ -7,6 +7,7 @@ use orderflow_transport::Content;
 use reqwest::{StatusCode, Url, header};
 
 use super::{PollError, Poller};
+use crate::render::entry_traceparent;
 
 /// One feed document and the URL it came from (to resolve relative links).
 pub(super) struct Document {
@@ -86,6 +87,8 @@ pub(super) struct FeedRecord {
     pub(super) position: Option<i64>,
     pub(super) source: String,
     pub(super) content: Content,
+    /// The entry's `orderflow:traceparent`, if it has one.
+    pub(super) traceparent: Option<String>,
 }
 
 impl orderflow_transport::Incoming for FeedRecord {
@@ -95,6 +98,10 @@ impl orderflow_transport::Incoming for FeedRecord {
 
     fn source(&self) -> &str {
         &self.source
+    }
+
+    fn traceparent(&self) -> Option<&str> {
+        self.traceparent.as_deref()
     }
 }
 
@@ -161,6 +168,7 @@ impl Poller {
         entry: Entry,
         base: Url,
     ) -> Result<FeedRecord, PollError> {
+        let traceparent = entry_traceparent(&entry);
         let Some(source) = entry
             .content
             .as_ref()
@@ -174,6 +182,7 @@ impl Poller {
                     payload: None,
                     error: "the entry has no content/@src".to_owned(),
                 },
+                traceparent,
             });
         };
         let content = self.read_order(&source).await?;
@@ -181,6 +190,7 @@ impl Poller {
             position,
             source: source.to_string(),
             content,
+            traceparent,
         })
     }
 

@@ -29,6 +29,8 @@ pub struct PollerSettings {
     pub interval: Duration,
     /// How long one HTTP request may take.
     pub request_timeout: Duration,
+    /// Who reads, named in the span of each entry it applies: the consumer service.
+    pub reader: String,
 }
 
 impl PollerSettings {
@@ -37,6 +39,7 @@ impl PollerSettings {
             feed_url: feed_url.into(),
             interval: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
+            reader: "feed reader".to_owned(),
         }
     }
 }
@@ -163,7 +166,7 @@ impl Poller {
         let client = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .build()?;
-        let delivery = Delivery::new(handler, Arc::clone(&status.delivery));
+        let delivery = Delivery::new(&settings.reader, handler, Arc::clone(&status.delivery));
         Ok(Poller {
             settings,
             delivery,

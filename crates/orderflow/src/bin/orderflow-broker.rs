@@ -33,7 +33,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    orderflow_launcher::process::init_logging();
+    let _telemetry = orderflow_launcher::process::init_telemetry("broker");
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -43,6 +43,22 @@ pub(crate) fn parse() -> Invocation {
 }
 
 impl Invocation {
+    /// The process's name in logs and traces (`service.name`): the subcommand.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Invocation::Consumer(consumer, _) => consumer.service.name,
+            Invocation::Other(cli) => match &cli.command {
+                None | Some(Command::Up(_)) => "up",
+                Some(Command::Order(_)) => orderflow_directory::ORDER.name,
+                Some(Command::FrontDoor(_)) => "front-door",
+                Some(Command::Load(_)) => "load",
+                Some(Command::Check(_)) => "check",
+                Some(Command::Replay(_)) => "replay",
+                Some(Command::Broker(_)) => "broker",
+            },
+        }
+    }
+
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             Invocation::Consumer(consumer, args) => {

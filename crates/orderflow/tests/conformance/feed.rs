@@ -78,6 +78,7 @@ fn document(window: FeedWindow, base: &str) -> Response {
             position,
             order_id: position,
             updated_ms: 1_492_703_532_351 + position,
+            traceparent: None,
         })
         .collect();
     let xml = render(&FeedDocument {

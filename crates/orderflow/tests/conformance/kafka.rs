@@ -52,6 +52,7 @@ impl TransportUnderTest for Kafka {
                 state: None,
                 event_type: "order.created".to_owned(),
                 created_ms: 0,
+                traceparent: None,
             })
             .collect();
         for result in self.publisher.publish(&outgoing).await {

@@ -10,3 +10,4 @@ mod helpers;
 mod bonus;
 mod feed_recipe;
 mod kafka_recipe;
+mod traces;
