@@ -107,7 +107,6 @@ pub async fn place_order(db: &Database, order: &ResolvedOrder) -> anyhow::Result
     .context("failed to insert the order's event")?;
 
     tx.commit().await.context("failed to commit the order")?;
-    tracing::debug!(order_id = id, "Order placed.");
     Ok(event)
 }
 
