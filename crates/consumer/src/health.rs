@@ -8,7 +8,21 @@ use serde_json::json;
 use crate::ConsumerState;
 
 pub(crate) fn router() -> Router<ConsumerState> {
-    Router::new().route("/health", get(health))
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/recent", get(recent))
+}
+
+/// `GET /api/recent`: the newest copies this instance stored (at most
+/// [`orderflow_transport::RECENT_STORED`], newest first), each with the record it came from, so
+/// the live page can say which instance stored an order, from which partition and offset.
+/// Kept in memory: an instance that restarted knows only what it stored since.
+async fn recent(State(state): State<ConsumerState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "service": state.service,
+        "process": orderflow_web::process_info(),
+        "stored": state.delivery().recent(),
+    }))
 }
 
 /// 200 when the database and the transport (broker or feed) answer, 503 otherwise; the body
@@ -21,6 +35,12 @@ async fn health(State(state): State<ConsumerState>) -> Response {
         details.insert("applied".into(), json!(delivery.applied()));
         details.insert("duplicatesIgnored".into(), json!(delivery.duplicates()));
         details.insert("parked".into(), json!(delivery.parked()));
+    }
+    if database.is_ok()
+        && let Ok(waiting) = crate::parking::parked_count(&state.db).await
+        && let Some(details) = details.as_object_mut()
+    {
+        details.insert("parkedWaiting".into(), json!(waiting));
     }
     let up = database.is_ok() && transport_up;
     let mut body = json!({

@@ -52,6 +52,14 @@ pub struct ParkedRow {
     pub payload_excerpt: String,
 }
 
+/// How many events wait parked (for whatever instance of the service parked them).
+pub(crate) async fn parked_count(db: &Database) -> anyhow::Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM parked_event")
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")?)
+}
+
 /// The parked events, oldest first (at most 500).
 pub async fn parked_events(db: &Database) -> anyhow::Result<Vec<ParkedRow>> {
     let rows = sqlx::query(

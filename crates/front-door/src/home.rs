@@ -37,14 +37,15 @@ struct InstanceLink {
 }
 
 /// What one instance's `/health` said.
-struct Probe<'a> {
-    upstream: &'a Upstream,
-    up: bool,
-    detail: serde_json::Value,
+pub(crate) struct Probe {
+    pub(crate) upstream: Upstream,
+    pub(crate) up: bool,
+    pub(crate) detail: serde_json::Value,
 }
 
-async fn probe_all<'a>(state: &'a FrontDoorState, timeout: Duration) -> Vec<Probe<'a>> {
-    let checks = state.settings.upstreams.iter().map(|upstream| async move {
+pub(crate) async fn probe_all(state: &FrontDoorState, timeout: Duration) -> Vec<Probe> {
+    let instances = state.instances();
+    let checks = instances.into_iter().map(|upstream| async move {
         let answer = state
             .client
             .get(format!("{}/health", upstream.url))

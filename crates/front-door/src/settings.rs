@@ -1,6 +1,9 @@
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use orderflow_directory::Service;
+
+use crate::Lab;
 
 /// One running instance of a service.
 #[derive(Debug, Clone)]
@@ -33,6 +36,9 @@ pub struct FrontDoorSettings {
     /// 0 picks a free port.
     pub port: u16,
     pub upstreams: Vec<Upstream>,
+    /// What the launcher lets the live page do to its processes; `None` (a front door on its
+    /// own) turns the lab off.
+    pub lab: Option<Arc<dyn Lab>>,
 }
 
 impl FrontDoorSettings {
@@ -49,6 +55,7 @@ impl FrontDoorSettings {
                     ..Upstream::local(service, service.port)
                 })
                 .collect(),
+            lab: None,
         }
     }
 }

@@ -28,6 +28,17 @@ pub(crate) struct ProcessSpec {
     pub(crate) index: usize,
 }
 
+/// What the resilience lab wants of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Desired {
+    Running,
+    /// Stopped from the lab: `kill` with SIGKILL (a crash), otherwise SIGTERM (a clean stop).
+    /// It stays down, whatever the restart delay, until the lab starts it again.
+    Stopped {
+        kill: bool,
+    },
+}
+
 /// One running child and the pipe that keeps it alive.
 struct Running {
     child: Child,
@@ -36,18 +47,27 @@ struct Running {
 }
 
 /// Starts `spec` and keeps it running until `stop` is cancelled: a child that exits is reported
-/// and, with a restart delay, started again. Publishes the current pid on `pid`.
+/// and, with a restart delay, started again. Publishes the current pid on `pid`. `desired`
+/// stops and starts it from the lab.
 pub(crate) async fn supervise(
     spec: ProcessSpec,
     logs: LogMux,
     restart_delay: Option<Duration>,
     pid: watch::Sender<Option<u32>>,
     stop: CancellationToken,
+    mut desired: watch::Receiver<Desired>,
 ) {
     // Fails again and again soon after starting: back off, from the restart delay up to 30 s.
     let mut backoff = restart_delay.map(|first| Backoff::new(first, Duration::from_secs(30)));
     let mut restarted = false;
     loop {
+        // Stopped from the lab: wait to be started again.
+        while matches!(*desired.borrow_and_update(), Desired::Stopped { .. }) {
+            tokio::select! {
+                changed = desired.changed() => if changed.is_err() { return },
+                _ = stop.cancelled() => return,
+            }
+        }
         let started = tokio::time::Instant::now();
         let mut running = match spawn(&spec, &logs) {
             Ok(running) => running,
@@ -67,14 +87,39 @@ pub(crate) async fn supervise(
         }
         restarted = true;
         let _ = pid.send(running.child.id());
-        let status = tokio::select! {
-            status = running.child.wait() => status,
-            _ = stop.cancelled() => {
-                terminate(&spec, &mut running.child, &logs).await;
-                let _ = pid.send(None);
-                return;
+        let status = loop {
+            tokio::select! {
+                status = running.child.wait() => break status,
+                _ = stop.cancelled() => {
+                    terminate(&spec, &mut running.child, &logs).await;
+                    let _ = pid.send(None);
+                    return;
+                }
+                changed = desired.changed() => {
+                    let wanted = *desired.borrow_and_update();
+                    match (changed, wanted) {
+                        (Ok(()), Desired::Stopped { kill }) => {
+                            stop_from_lab(&spec, &mut running.child, kill, &logs).await;
+                            break Ok(ExitStatus::default());
+                        }
+                        (Ok(()), Desired::Running) => continue,
+                        // The lab is gone: only an exit or the shutdown end it now.
+                        (Err(_), _) => tokio::select! {
+                            status = running.child.wait() => break status,
+                            _ = stop.cancelled() => {
+                                terminate(&spec, &mut running.child, &logs).await;
+                                let _ = pid.send(None);
+                                return;
+                            }
+                        },
+                    }
+                }
             }
         };
+        if matches!(*desired.borrow(), Desired::Stopped { .. }) {
+            let _ = pid.send(None);
+            continue;
+        }
         let _ = pid.send(None);
         logs.say(&format!("{} exited: {}", spec.name, describe(status)));
         let Some(backoff) = backoff.as_mut() else {
@@ -153,6 +198,24 @@ async fn pipe_lines(stream: impl AsyncRead + Unpin, name: String, index: usize, 
             }
             Err(_) => break,
         }
+    }
+}
+
+/// What the lab asked for: a crash (SIGKILL) or a clean stop.
+async fn stop_from_lab(spec: &ProcessSpec, child: &mut Child, kill: bool, logs: &LogMux) {
+    let pid = child.id().map(|p| p.to_string()).unwrap_or_default();
+    if kill {
+        let _ = child.kill().await;
+        logs.say(&format!(
+            "{} (pid {pid}) killed with SIGKILL from the lab; it stays down until started",
+            spec.name
+        ));
+    } else {
+        terminate(spec, child, logs).await;
+        logs.say(&format!(
+            "{} (pid {pid}) stopped from the lab; it stays down until started",
+            spec.name
+        ));
     }
 }
 

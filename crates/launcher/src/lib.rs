@@ -2,6 +2,7 @@
 
 mod broker_binary;
 mod child;
+mod lab;
 mod logs;
 pub mod process;
 mod settings;

@@ -138,6 +138,8 @@ pub struct UpSettings {
     pub restart_delay: Option<Duration>,
     /// The feed recipe: the consumers poll order's Atom feed; no broker is started.
     pub feed: bool,
+    /// The front door's address. The resilience lab runs only on a loopback address.
+    pub bind: std::net::IpAddr,
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
-use std::ffi::OsString;
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use orderflow_directory::Service;
 use orderflow_front_door::{FrontDoor, FrontDoorSettings, Upstream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::UpSettings;
-use crate::child::{ProcessSpec, supervise};
+use crate::child::ProcessSpec;
+use crate::lab::{Supervisor, UpLab, service_args};
 use crate::logs::LogMux;
 
 /// One service instance `up` runs.
@@ -43,8 +43,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
     let restart = settings.restart_delay;
 
     // The broker first: everything else talks to it.
-    let broker_stop = CancellationToken::new();
-    let mut broker_task = None;
+    let mut broker = None;
     let mut broker_pid = None;
     let brokers = match (&settings.kafka_brokers, &settings.broker_executable) {
         _ if settings.feed => String::new(),
@@ -52,12 +51,12 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
         (None, None) => {
             bail!("no Kafka: pass --kafka-brokers, or build orderflow with its embedded broker")
         }
-        (None, Some(broker)) => {
+        (None, Some(executable)) => {
             let port = settings.ports.broker;
             ensure_free(port, "--broker-port")?;
             let spec = ProcessSpec {
                 name: "kafka".to_owned(),
-                executable: broker.clone(),
+                executable: executable.clone(),
                 database_url: None,
                 args: vec![
                     "--port".into(),
@@ -67,15 +66,9 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
                 ],
                 index: 0,
             };
-            let (pid, pid_watch) = watch::channel(None);
-            broker_pid = Some(pid_watch);
-            broker_task = Some(tokio::spawn(supervise(
-                spec,
-                logs.clone(),
-                restart,
-                pid,
-                broker_stop.clone(),
-            )));
+            let supervisor = Arc::new(Supervisor::new(logs.clone(), restart));
+            broker_pid = Some(supervisor.start(spec, None));
+            broker = Some(supervisor);
             wait_for_port(port, Duration::from_secs(30))
                 .await
                 .context("the embedded Kafka broker did not start")?;
@@ -84,54 +77,23 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
     };
 
     // The services, each its own process.
-    let services_stop = CancellationToken::new();
-    let mut services = JoinSet::new();
+    let services = Arc::new(Supervisor::new(logs.clone(), restart));
     let mut pids = Vec::new();
     for (index, instance) in instances.iter().enumerate() {
-        let mut args: Vec<OsString> = vec![
-            instance.service.name.into(),
-            "--port".into(),
-            instance.port.to_string().into(),
-            "--data-dir".into(),
-            settings.data_dir.clone().into(),
-        ];
-        if settings.feed {
-            args.extend(["--transport".into(), "feed".into()]);
-            if instance.service.is_consumer() {
-                args.extend([
-                    "--feed-url".into(),
-                    format!(
-                        "http://127.0.0.1:{}/feed",
-                        settings.ports.of(&orderflow_directory::ORDER)
-                    )
-                    .into(),
-                ]);
-            }
-        } else {
-            args.extend(["--kafka-brokers".into(), brokers.clone().into()]);
-        }
         let spec = ProcessSpec {
             name: instance.name.clone(),
             executable: settings.executable.clone(),
-            args,
+            args: service_args(&settings, instance.service, instance.port, &brokers),
             // Through the environment, not the command line: `ps` shows arguments to everyone,
             // and a database URL may carry a password.
             database_url: settings.database_url.clone(),
             index: index + 1,
         };
-        let (pid, pid_watch) = watch::channel(None);
-        pids.push(pid_watch);
-        services.spawn(supervise(
-            spec,
-            logs.clone(),
-            restart,
-            pid,
-            services_stop.clone(),
-        ));
+        pids.push(services.start(spec, Some(instance.service)));
     }
 
     // The front door, in this process. A consumer `up` does not run is routed all the same, at
-    // its port: started later (`orderflow bonus`), it shows up on the home page.
+    // its port: started later (`orderflow bonus`, or the lab), it shows up on the home page.
     let mut upstreams: Vec<Upstream> = instances
         .iter()
         .map(|i| Upstream {
@@ -147,8 +109,16 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
             });
         }
     }
+    let lab = UpLab {
+        settings: settings.clone(),
+        brokers: brokers.clone(),
+        broker: broker.clone(),
+        services: Arc::clone(&services),
+    };
     let front_door_settings = FrontDoorSettings {
+        bind: settings.bind,
         upstreams,
+        lab: Some(Arc::new(lab)),
         ..FrontDoorSettings::local(settings.ports.front_door)
     };
     let front_door = FrontDoor::build(front_door_settings).await?;
@@ -180,13 +150,11 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
 
     shutdown.cancelled().await;
     logs.say("stopping: services first, then the broker");
-    services_stop.cancel();
-    while services.join_next().await.is_some() {}
+    services.stop_all().await;
     front_door_stop.cancel();
     let _ = front_door_task.await;
-    broker_stop.cancel();
-    if let Some(task) = broker_task {
-        let _ = task.await;
+    if let Some(broker) = broker {
+        broker.stop_all().await;
     }
     logs.say("stopped");
     Ok(())
@@ -237,11 +205,11 @@ fn ensure_free(port: u16, option: &str) -> anyhow::Result<u16> {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
-async fn wait_for_port(port: u16, timeout: Duration) -> anyhow::Result<()> {
+pub(crate) async fn wait_for_port(port: u16, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))

@@ -287,6 +287,77 @@ pub async fn pending_events(db: &Database) -> anyhow::Result<i64> {
     )
 }
 
+/// What waits in the outbox.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outbox {
+    /// Events not yet acknowledged by the broker.
+    pub pending: i64,
+    /// When the oldest of them was stored, epoch milliseconds.
+    pub oldest_ms: Option<i64>,
+}
+
+pub async fn outbox(db: &Database) -> anyhow::Result<Outbox> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(created_ms) AS oldest FROM order_event WHERE published_ms IS NULL",
+    )
+    .fetch_one(db.pool())
+    .await
+    .context("failed to read the outbox")?;
+    Ok(Outbox {
+        pending: row.try_get("n")?,
+        oldest_ms: row.try_get("oldest")?,
+    })
+}
+
+/// How far an order got on its way out, as the live page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Journey {
+    pub id: i64,
+    pub customer: String,
+    pub total: String,
+    /// When it was stored with its event, epoch milliseconds.
+    pub placed_ms: i64,
+    /// When the broker acknowledged its event; `None` while it waits in the outbox (always, in
+    /// feed mode: readers take it from the table).
+    pub published_ms: Option<i64>,
+    /// Its position in the feed, once sequenced.
+    pub position: Option<i64>,
+}
+
+/// The newest `limit` orders first, with their events' progress.
+pub async fn journeys(db: &Database, limit: i64) -> anyhow::Result<Vec<Journey>> {
+    let rows = sqlx::query(
+        "SELECT o.id, c.firstname, c.name, o.total_price, e.created_ms, e.published_ms, \
+         e.position FROM orders o JOIN customer c ON c.id = o.customer_id \
+         JOIN order_event e ON e.order_id = o.id AND e.event_type = $1 \
+         ORDER BY o.id DESC LIMIT $2",
+    )
+    .bind(ORDER_CREATED)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await
+    .context("failed to read the newest orders")?;
+    rows.iter()
+        .map(|row| {
+            Ok(Journey {
+                id: row.try_get("id")?,
+                customer: format!(
+                    "{} {}",
+                    row.try_get::<String, _>("firstname")?,
+                    row.try_get::<String, _>("name")?
+                ),
+                total: row.try_get("total_price")?,
+                placed_ms: row.try_get("created_ms")?,
+                published_ms: row.try_get("published_ms")?,
+                position: row.try_get("position")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .context("failed to read an order's journey")
+}
+
 fn parse_price(text: String) -> anyhow::Result<Price> {
     text.parse()
         .with_context(|| format!("stored price `{text}` is not a decimal"))

@@ -9,7 +9,6 @@ use orderflow_events::EpochMillis;
 use orderflow_storage::Database;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Unit;
-use sqlx::Row;
 
 use crate::config::OrderTransport;
 use crate::relay::OutboxRelay;
@@ -46,8 +45,11 @@ pub(crate) fn order_metrics(
         metrics.refresh_before_scrape(move || {
             let (db, pending, oldest) = (db.clone(), pending.clone(), oldest.clone());
             async move {
-                match outbox(&db).await {
-                    Ok((count, oldest_ms)) => {
+                match crate::db::outbox(&db).await {
+                    Ok(crate::db::Outbox {
+                        pending: count,
+                        oldest_ms,
+                    }) => {
                         pending.set(count);
                         let age_ms = oldest_ms.map_or(0, |ms| (EpochMillis::now().0 - ms).max(0));
                         oldest.set(age_ms as f64 / 1000.0);
@@ -62,14 +64,4 @@ pub(crate) fn order_metrics(
         });
     }
     metrics.build()
-}
-
-/// Events not yet acknowledged, and when the oldest of them was stored.
-async fn outbox(db: &Database) -> anyhow::Result<(i64, Option<i64>)> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n, MIN(created_ms) AS oldest FROM order_event WHERE published_ms IS NULL",
-    )
-    .fetch_one(db.pool())
-    .await?;
-    Ok((row.try_get("n")?, row.try_get("oldest")?))
 }

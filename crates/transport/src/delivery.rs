@@ -9,11 +9,12 @@
 //! far it got, so a transport retries from there when it suits it (the Kafka consumer at once,
 //! with a [`crate::Backoff`]; the feed poller at its next poll).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use orderflow_events::OrderPlaced;
+use orderflow_events::{EpochMillis, OrderPlaced};
 use tracing::{Instrument, Span};
 
 use crate::{Applied, BoxError, Checkpoint, HandleError, OrderEventHandler, error_chain};
@@ -96,6 +97,22 @@ pub struct DeliveryStats {
     applied: AtomicU64,
     duplicates: AtomicU64,
     parked: AtomicU64,
+    /// The newest copies this instance stored, newest last, at most [`RECENT_STORED`].
+    recent: Mutex<VecDeque<Stored>>,
+}
+
+/// How many stored copies [`DeliveryStats::recent`] remembers.
+pub const RECENT_STORED: usize = 200;
+
+/// A copy this instance stored: of which order, read where, when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    pub order_id: i64,
+    /// Where the record was read: `order/3@17`, or the order's URL.
+    pub source: String,
+    /// When its copy was committed, epoch milliseconds.
+    pub stored_ms: i64,
 }
 
 impl DeliveryStats {
@@ -112,6 +129,28 @@ impl DeliveryStats {
     /// Events parked because they cannot be applied.
     pub fn parked(&self) -> u64 {
         self.parked.load(Ordering::Relaxed)
+    }
+
+    /// The newest copies this instance stored (newest first): the live page shows which
+    /// instance stored an order, and from which partition and offset.
+    pub fn recent(&self) -> Vec<Stored> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.iter().rev().cloned().collect()
+    }
+
+    fn remember<R: Incoming>(&self, record: &R) {
+        let Content::Order(order) = record.content() else {
+            return;
+        };
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == RECENT_STORED {
+            recent.pop_front();
+        }
+        recent.push_back(Stored {
+            order_id: order.id,
+            source: record.source().to_owned(),
+            stored_ms: EpochMillis::now().0,
+        });
     }
 
     fn count(&self, answers: &[Applied]) -> usize {
@@ -281,8 +320,11 @@ impl Delivery {
             }
             Ok(answers) => {
                 let created = self.stats.count(&answers);
-                for (span, answer) in spans.iter().zip(&answers) {
+                for ((span, answer), record) in spans.iter().zip(&answers).zip(records) {
                     span.in_scope(|| tracing::debug!(?answer, "Applied."));
+                    if *answer == Applied::Created {
+                        self.stats.remember(record);
+                    }
                 }
                 if let Some(last) = records.last() {
                     positions.advanced(last);
@@ -319,6 +361,9 @@ impl Delivery {
             Ok(Applied::CheckpointMoved) => Progress::stopped(Stopped::PositionMoved),
             Ok(applied) => {
                 tracing::debug!(answer = ?applied, "Applied.");
+                if applied == Applied::Created {
+                    self.stats.remember(record);
+                }
                 let created = self.stats.count(&[applied]) == 1;
                 positions.advanced(record);
                 Progress::one(created)
@@ -394,7 +439,6 @@ impl Delivery {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
 
     use super::*;
 

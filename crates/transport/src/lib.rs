@@ -7,7 +7,9 @@ mod parking;
 mod publisher;
 
 pub use backoff::Backoff;
-pub use delivery::{Content, Delivery, DeliveryStats, Incoming, Positions, Progress, Stopped};
+pub use delivery::{
+    Content, Delivery, DeliveryStats, Incoming, Positions, Progress, RECENT_STORED, Stopped, Stored,
+};
 pub use handler::{Applied, Checkpoint, HandleError, OrderEventHandler};
 pub use parking::{ParkedEvent, ParkingLot};
 pub use publisher::{OutgoingEvent, PublishError, Publisher, StateRecord};

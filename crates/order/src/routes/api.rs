@@ -19,6 +19,31 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/orders", post(orders_api_create).get(orders_api_index))
         .route("/api/customers", get(customers_index))
         .route("/api/items", get(items_index))
+        .route("/api/journeys", get(journeys_index))
+}
+
+/// `?limit=<n>`: how many of the newest orders.
+#[derive(Debug, serde::Deserialize)]
+struct Newest {
+    limit: Option<i64>,
+}
+
+/// `GET /api/journeys?limit=20`: the newest orders (at most 100) with how far each event got,
+/// and what waits in the outbox; the front door's live page shows them.
+async fn journeys_index(
+    State(state): State<AppState>,
+    newest: Result<Query<Newest>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(newest) = newest.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+    let limit = newest.limit.unwrap_or(20).clamp(1, 100);
+    let orders = db::journeys(&state.db, limit).await?;
+    let outbox = db::outbox(&state.db).await?;
+    Ok(Json(serde_json::json!({
+        "transport": if state.broker.is_some() { "kafka" } else { "feed" },
+        "orders": orders,
+        "outbox": outbox,
+    }))
+    .into_response())
 }
 
 /// `GET /order/{id}`: the order as JSON, the same document as its event's value. A deleted

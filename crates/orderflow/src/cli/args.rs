@@ -42,6 +42,10 @@ pub(crate) struct UpArgs {
     /// Port of the front door.
     #[arg(long, default_value_t = 8080)]
     pub(crate) port: u16,
+    /// Address of the front door (the services always listen on 127.0.0.1). Another than a
+    /// loopback address turns the live page's resilience lab off.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) bind: std::net::IpAddr,
     /// Another port for a service's (first) instance, e.g. `--service-port shipping=9082`
     /// (defaults: order 8081, shipping 8082, invoicing 8083, bonus 8084). Repeatable.
     #[arg(long, value_name = "SERVICE=PORT")]

@@ -45,6 +45,7 @@ pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Res
         database_url: args.database_url,
         restart_delay: (!args.no_restart).then_some(Duration::from_secs(3)),
         feed,
+        bind: args.bind,
     };
     orderflow_launcher::up(settings, shutdown).await
 }
@@ -95,6 +96,7 @@ pub(super) async fn front_door(
         bind: args.bind,
         port: args.port,
         upstreams,
+        lab: None,
     };
     let front_door = orderflow_front_door::FrontDoor::build(settings).await?;
     tracing::info!("Front door listening on {}", front_door.url());
