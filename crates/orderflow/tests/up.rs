@@ -570,3 +570,278 @@ async fn the_readme_resilience_experiments_end_with_every_order_delivered_and_ch
     up.stop().await;
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// Where Debian's packages put ChromeDriver (`.ci/run` installs it).
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// ChromeDriver and a headless Chromium session, for as long as the test holds it; `None` (and
+/// a note) on a machine without them, unless `ORDERFLOW_REQUIRE_BROWSER` says they must be
+/// there (CI sets it, so the browser test can never be skipped there).
+async fn browser() -> Option<(Child, fantoccini::Client)> {
+    if !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var_os("ORDERFLOW_REQUIRE_BROWSER").is_none(),
+            "ORDERFLOW_REQUIRE_BROWSER is set but {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver"
+        );
+        eprintln!(
+            "SKIPPED: no {CHROMEDRIVER} (apt-get install chromium chromium-driver runs this test)"
+        );
+        return None;
+    }
+    // Only loopback HTTP is spoken, but fantoccini's connector wants a provider all the same.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        }),
+    );
+    capabilities.insert(
+        "goog:loggingPrefs".to_owned(),
+        serde_json::json!({ "browser": "ALL" }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let client = wait_until("chromedriver to open a session", DEADLINE, || async {
+        fantoccini::ClientBuilder::rustls()
+            .ok()?
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+            .ok()
+    })
+    .await;
+    Some((driver, client))
+}
+
+/// ChromeDriver's log of the browser console (`POST /session/{id}/se/log`), which the W3C
+/// protocol lacks and fantoccini therefore has no method for.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_owned()),
+        )
+    }
+}
+
+/// What the console said at level SEVERE (errors, failed requests) since the last call.
+async fn console_errors(client: &fantoccini::Client) -> Vec<String> {
+    let log = client.issue_cmd(BrowserLog).await.expect("the browser log");
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .map(|entry| entry["message"].to_string())
+        .collect()
+}
+
+/// Places the worked example through the order form, as a user would.
+async fn place_through_the_form(client: &fantoccini::Client, front_door: &str) {
+    use fantoccini::Locator;
+    client
+        .goto(&format!("{front_door}order/form.html"))
+        .await
+        .unwrap();
+    // The empty form has no line: "Add Line" first, as a user does.
+    if client
+        .find(Locator::Css("[name='orderLine[0].count']"))
+        .await
+        .is_err()
+    {
+        client
+            .find(Locator::Css("button[name=addLine]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    let form = client.form(Locator::Css("form")).await.unwrap();
+    for (name, value) in WORKED_EXAMPLE_FORM.iter().filter(|(n, _)| *n != "submit") {
+        form.set_by_name(name, value).await.unwrap();
+    }
+    client
+        .find(Locator::Css("button[name=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = client.source().await.unwrap();
+    assert!(page.contains("Success"), "{page}");
+}
+
+/// Waits, on the live page, for an element the CSS selector names.
+async fn see(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("the live page never showed {css}: {error}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_a_browser_the_live_page_follows_orders_and_the_lab_stops_and_starts_shipping() {
+    // Arrange
+    let Some((_driver, client)) = browser().await else {
+        return;
+    };
+    let data_dir = temp_data_dir();
+    let ports = Ports::free();
+    let up = Up::start(&data_dir, ports, &[]).await;
+    let front_door = up.front_door.clone();
+
+    // Act and assert: the home page leads to the live page; an order placed through the form
+    // completes its journey there.
+    client.goto(&front_door).await.unwrap();
+    client
+        .find(fantoccini::Locator::LinkText("live page"))
+        .await
+        .expect("the home page links the live page");
+    place_through_the_form(&client, &front_door).await;
+    client.goto(&format!("{front_door}live")).await.unwrap();
+    see(
+        &client,
+        r#"tr[data-order="1"] td[data-copy="shipping"][data-state="stored"]"#,
+    )
+    .await;
+    see(
+        &client,
+        r#"tr[data-order="1"] td[data-copy="invoicing"][data-state="stored"]"#,
+    )
+    .await;
+    see(
+        &client,
+        r#"[data-group="shipping"] td[data-partitions="0, 1, 2, 3, 4"]"#,
+    )
+    .await;
+
+    // Act: stop shipping from the lab, place an order.
+    see(
+        &client,
+        r#"button[data-process="shipping"][data-action="stop"]:enabled"#,
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    see(
+        &client,
+        r#"tr[data-process="shipping"] td[data-state="stopped"]"#,
+    )
+    .await;
+    place_through_the_form(&client, &front_door).await;
+    client.goto(&format!("{front_door}live")).await.unwrap();
+
+    // Assert: it waits for shipping, and invoicing has it.
+    see(
+        &client,
+        r#"tr[data-order="2"] td[data-copy="shipping"][data-state="waiting"]"#,
+    )
+    .await;
+    see(
+        &client,
+        r#"tr[data-order="2"] td[data-copy="invoicing"][data-state="stored"]"#,
+    )
+    .await;
+
+    // Act: start shipping again.
+    see(
+        &client,
+        r#"button[data-process="shipping"][data-action="start"]:enabled"#,
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+
+    // Assert: delivered late, nothing lost.
+    see(
+        &client,
+        r#"tr[data-order="2"] td[data-copy="shipping"][data-state="stored"]"#,
+    )
+    .await;
+    let message = see(&client, "#lab-message").await.text().await.unwrap();
+    assert!(message.contains("shipping started"), "{message}");
+    up.wait_for_rows("shipping", "shipment", 2).await;
+
+    // Assert: no page logged an error on the console (a failed request, a script error).
+    for page in ["", "order/", "shipping/", "invoicing/", "live"] {
+        client.goto(&format!("{front_door}{page}")).await.unwrap();
+    }
+    see(&client, r#"tr[data-order="2"]"#).await;
+    let errors = console_errors(&client).await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+
+    client.close().await.unwrap();
+    up.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lab_refuses_to_run_when_the_front_door_is_not_on_a_loopback_address() {
+    // Arrange: a front door on every address (the services stay on 127.0.0.1).
+    let data_dir = temp_data_dir();
+    let ports = Ports::free();
+    let up = Up::start(&data_dir, ports, &["--bind", "0.0.0.0"]).await;
+    let client = reqwest::Client::new();
+
+    // Act
+    let response = client
+        .post(format!("{}lab/processes/shipping/stop", up.front_door))
+        .header("x-orderflow-lab", "1")
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: refused, saying why; shipping still runs; the live page says the lab is off.
+    assert_eq!(response.status(), 403);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("0.0.0.0") && error.contains("loopback"),
+        "{body}"
+    );
+    let state: serde_json::Value = client
+        .get(format!("{}live/state.json", up.front_door))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["lab"]["available"], false, "{state}");
+    assert!(state["lab"].get("processes").is_none(), "{state}");
+    let health = client
+        .get(format!("http://127.0.0.1:{}/health", ports.shipping))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+
+    up.stop().await;
+}
