@@ -1,33 +1,39 @@
 //! One order, one trace: the HTTP request that placed it, the relay's publish, and each
 //! consumer's apply, across the asynchronous hop (a Kafka header, a feed element). Spans are
-//! kept by an in-memory exporter, installed once for this test binary; each test finds its own
-//! by the trace id it sent.
-
-use std::sync::OnceLock;
+//! kept by an in-memory exporter of each test's own; the test finds its trace by the trace id
+//! it sent.
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use orderflow_testkit::{kafka, wait_until};
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::helpers::*;
 
-/// The spans every test of this binary ends, from the moment the first trace test ran.
-fn finished_spans() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        tracing_subscriber::registry()
-            .with(orderflow_telemetry::trace_layer(&provider))
-            .init();
-        // Kept for the life of the test binary, like the global subscriber that uses it.
-        std::mem::forget(provider);
-        exporter
-    })
+/// Spans the services of one test end, kept in memory. The subscriber is this thread's
+/// default, not the process's: the test runs on a current-thread runtime, so every task its
+/// services spawn runs here and reports here, and other tests (and whatever they made of a
+/// global subscriber's callsite cache) cannot touch it.
+struct Traced {
+    exporter: InMemorySpanExporter,
+    _provider: SdkTracerProvider,
+    _default: tracing::subscriber::DefaultGuard,
+}
+
+fn traced() -> Traced {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let default = tracing_subscriber::registry()
+        .with(orderflow_telemetry::trace_layer(&provider))
+        .set_default();
+    Traced {
+        exporter,
+        _provider: provider,
+        _default: default,
+    }
 }
 
 /// A client's own span, as a browser's instrumentation would send it.
@@ -58,12 +64,13 @@ fn attribute(span: &SpanData, key: &str) -> Option<String> {
 }
 
 /// Waits until the trace holds a span named `name` (and with `consumer`, if given).
-async fn span_in(trace: TraceId, name: &str, consumer: Option<&str>) -> SpanData {
+async fn span_in(traced: &Traced, trace: TraceId, name: &str, consumer: Option<&str>) -> SpanData {
     wait_until(
         &format!("a span {name} {consumer:?} in trace {trace}"),
         DEADLINE,
         || async {
-            finished_spans()
+            traced
+                .exporter
                 .get_finished_spans()
                 .ok()?
                 .into_iter()
@@ -79,10 +86,10 @@ async fn span_in(trace: TraceId, name: &str, consumer: Option<&str>) -> SpanData
     .await
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn one_order_is_one_trace_from_the_request_through_kafka_to_both_consumers() {
     // Arrange
-    finished_spans();
+    let traced = traced();
     let system = TestSystem::new();
     let order = system.start_order().await;
     let _shipping = system.start_shipping().await;
@@ -101,16 +108,16 @@ async fn one_order_is_one_trace_from_the_request_through_kafka_to_both_consumers
     assert_eq!(response.status(), 200);
 
     // Assert: request -> publish -> apply, each the parent of the next, in the client's trace.
-    let request = span_in(client.trace_id, "request", None).await;
+    let request = span_in(&traced, client.trace_id, "request", None).await;
     assert_eq!(request.parent_span_id, client.span_id);
-    let publish = span_in(client.trace_id, "publish", None).await;
+    let publish = span_in(&traced, client.trace_id, "publish", None).await;
     assert_eq!(publish.parent_span_id, request.span_context.span_id());
     assert_eq!(
         attribute(&publish, "event").as_deref(),
         Some("order.created")
     );
     for consumer in ["shipping", "invoicing"] {
-        let apply = span_in(client.trace_id, "apply", Some(consumer)).await;
+        let apply = span_in(&traced, client.trace_id, "apply", Some(consumer)).await;
         assert_eq!(
             apply.parent_span_id,
             publish.span_context.span_id(),
@@ -142,10 +149,10 @@ async fn one_order_is_one_trace_from_the_request_through_kafka_to_both_consumers
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn through_the_feed_the_readers_span_continues_the_request_that_placed_the_order() {
     // Arrange
-    finished_spans();
+    let traced = traced();
     let system = TestSystem::new();
     let order = system.start_order_feed(0, None).await;
     let _shipping = system.start_shipping_via(feed(&order.feed_url())).await;
@@ -163,8 +170,8 @@ async fn through_the_feed_the_readers_span_continues_the_request_that_placed_the
     assert_eq!(response.status(), 200);
 
     // Assert: the entry carries the request's context; shipping's span is its child.
-    let request = span_in(client.trace_id, "request", None).await;
-    let apply = span_in(client.trace_id, "apply", Some("shipping")).await;
+    let request = span_in(&traced, client.trace_id, "request", None).await;
+    let apply = span_in(&traced, client.trace_id, "apply", Some("shipping")).await;
     assert_eq!(apply.parent_span_id, request.span_context.span_id());
     let (_, feed) = system.get_text(order.feed_url()).await;
     let expected = format!(
