@@ -10,4 +10,3 @@ mod helpers;
 mod bonus;
 mod feed_recipe;
 mod kafka_recipe;
-mod traces;

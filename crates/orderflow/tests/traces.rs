@@ -1,7 +1,8 @@
 //! One order, one trace: the HTTP request that placed it, the relay's publish, and each
 //! consumer's apply, across the asynchronous hop (a Kafka header, a feed element). Spans are
-//! kept by an in-memory exporter of each test's own; the test finds its trace by the trace id
-//! it sent.
+//! kept by an in-memory exporter; each test finds its trace by the trace id it sent.
+
+use std::sync::OnceLock;
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
@@ -9,31 +10,33 @@ use orderflow_testkit::{kafka, wait_until};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::helpers::*;
+#[path = "e2e/helpers.rs"]
+#[allow(dead_code, unreachable_pub)] // the e2e binary uses the rest
+mod helpers;
 
-/// Spans the services of one test end, kept in memory. The subscriber is this thread's
-/// default, not the process's: the test runs on a current-thread runtime, so every task its
-/// services spawn runs here and reports here, and other tests (and whatever they made of a
-/// global subscriber's callsite cache) cannot touch it.
+use helpers::*;
+
+/// The spans every test of this binary ends. The subscriber is global and installed before
+/// any span is made: this binary holds only these tests, so no callsite was used before it (a
+/// global subscriber installed late, in the e2e binary, missed spans under CI's load).
 struct Traced {
     exporter: InMemorySpanExporter,
-    _provider: SdkTracerProvider,
-    _default: tracing::subscriber::DefaultGuard,
 }
 
-fn traced() -> Traced {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let default = tracing_subscriber::registry()
-        .with(orderflow_telemetry::trace_layer(&provider))
-        .set_default();
-    Traced {
-        exporter,
-        _provider: provider,
-        _default: default,
-    }
+fn traced() -> &'static Traced {
+    static TRACED: OnceLock<Traced> = OnceLock::new();
+    TRACED.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        tracing_subscriber::registry()
+            .with(orderflow_telemetry::trace_layer(&provider))
+            .init();
+        // Kept for the life of the binary, like the global subscriber that uses it.
+        std::mem::forget(provider);
+        Traced { exporter }
+    })
 }
 
 /// A client's own span, as a browser's instrumentation would send it.
@@ -86,7 +89,7 @@ async fn span_in(traced: &Traced, trace: TraceId, name: &str, consumer: Option<&
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn one_order_is_one_trace_from_the_request_through_kafka_to_both_consumers() {
     // Arrange
     let traced = traced();
@@ -108,16 +111,16 @@ async fn one_order_is_one_trace_from_the_request_through_kafka_to_both_consumers
     assert_eq!(response.status(), 200);
 
     // Assert: request -> publish -> apply, each the parent of the next, in the client's trace.
-    let request = span_in(&traced, client.trace_id, "request", None).await;
+    let request = span_in(traced, client.trace_id, "request", None).await;
     assert_eq!(request.parent_span_id, client.span_id);
-    let publish = span_in(&traced, client.trace_id, "publish", None).await;
+    let publish = span_in(traced, client.trace_id, "publish", None).await;
     assert_eq!(publish.parent_span_id, request.span_context.span_id());
     assert_eq!(
         attribute(&publish, "event").as_deref(),
         Some("order.created")
     );
     for consumer in ["shipping", "invoicing"] {
-        let apply = span_in(&traced, client.trace_id, "apply", Some(consumer)).await;
+        let apply = span_in(traced, client.trace_id, "apply", Some(consumer)).await;
         assert_eq!(
             apply.parent_span_id,
             publish.span_context.span_id(),
@@ -149,7 +152,7 @@ async fn one_order_is_one_trace_from_the_request_through_kafka_to_both_consumers
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn through_the_feed_the_readers_span_continues_the_request_that_placed_the_order() {
     // Arrange
     let traced = traced();
@@ -170,8 +173,8 @@ async fn through_the_feed_the_readers_span_continues_the_request_that_placed_the
     assert_eq!(response.status(), 200);
 
     // Assert: the entry carries the request's context; shipping's span is its child.
-    let request = span_in(&traced, client.trace_id, "request", None).await;
-    let apply = span_in(&traced, client.trace_id, "apply", Some("shipping")).await;
+    let request = span_in(traced, client.trace_id, "request", None).await;
+    let apply = span_in(traced, client.trace_id, "apply", Some("shipping")).await;
     assert_eq!(apply.parent_span_id, request.span_context.span_id());
     let (_, feed) = system.get_text(order.feed_url()).await;
     let expected = format!(
