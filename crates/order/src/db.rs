@@ -276,17 +276,6 @@ pub async fn delete_order(db: &Database, id: i64) -> anyhow::Result<bool> {
     Ok(deleted > 0)
 }
 
-/// Events stored but not yet acknowledged by the broker.
-pub async fn pending_events(db: &Database) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) AS n FROM order_event WHERE published_ms IS NULL")
-            .fetch_one(db.pool())
-            .await
-            .context("failed to count pending events")?
-            .try_get("n")?,
-    )
-}
-
 /// What waits in the outbox.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

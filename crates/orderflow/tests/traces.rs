@@ -57,6 +57,19 @@ impl ClientSpan {
     fn traceparent(&self) -> String {
         format!("00-{}-{}-01", self.trace_id, self.span_id)
     }
+
+    /// Posts the order form with this span's `traceparent`, as an instrumented browser would.
+    async fn place_worked_example(&self, system: &TestSystem, order: &RunningOrder) {
+        let response = system
+            .http
+            .post(&order.url)
+            .header("traceparent", self.traceparent())
+            .form(WORKED_EXAMPLE_FORM)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
 }
 
 fn attribute(span: &SpanData, key: &str) -> Option<String> {
@@ -100,15 +113,7 @@ async fn one_order_is_one_trace_from_the_request_through_kafka_to_both_consumers
     let client = ClientSpan::new();
 
     // Act
-    let response = system
-        .http
-        .post(&order.url)
-        .header("traceparent", client.traceparent())
-        .form(WORKED_EXAMPLE_FORM)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    client.place_worked_example(&system, &order).await;
 
     // Assert: request -> publish -> apply, each the parent of the next, in the client's trace.
     let request = span_in(traced, client.trace_id, "request", None).await;
@@ -162,15 +167,7 @@ async fn through_the_feed_the_readers_span_continues_the_request_that_placed_the
     let client = ClientSpan::new();
 
     // Act
-    let response = system
-        .http
-        .post(&order.url)
-        .header("traceparent", client.traceparent())
-        .form(WORKED_EXAMPLE_FORM)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    client.place_worked_example(&system, &order).await;
 
     // Assert: the entry carries the request's context; shipping's span is its child.
     let request = span_in(traced, client.trace_id, "request", None).await;

@@ -712,6 +712,13 @@ async fn see(client: &fantoccini::Client, css: &str) -> fantoccini::elements::El
         .unwrap_or_else(|error| panic!("the live page never showed {css}: {error}"))
 }
 
+/// Waits until the live page shows order `order`'s copy in `service` as `state`.
+async fn see_copy(client: &fantoccini::Client, order: i64, service: &str, state: &str) {
+    let css =
+        format!(r#"tr[data-order="{order}"] td[data-copy="{service}"][data-state="{state}"]"#);
+    see(client, &css).await;
+}
+
 /// Waits for the element, then clicks it in the page's own script: the live page redraws
 /// every second, so an element found a moment before may be gone by the time of a WebDriver
 /// click.
@@ -746,16 +753,8 @@ async fn in_a_browser_the_live_page_follows_orders_and_the_lab_stops_and_starts_
         .expect("the home page links the live page");
     place_through_the_form(&client, &front_door).await;
     client.goto(&format!("{front_door}live")).await.unwrap();
-    see(
-        &client,
-        r#"tr[data-order="1"] td[data-copy="shipping"][data-state="stored"]"#,
-    )
-    .await;
-    see(
-        &client,
-        r#"tr[data-order="1"] td[data-copy="invoicing"][data-state="stored"]"#,
-    )
-    .await;
+    see_copy(&client, 1, "shipping", "stored").await;
+    see_copy(&client, 1, "invoicing", "stored").await;
     see(
         &client,
         r#"[data-group="shipping"] td[data-partitions="0, 1, 2, 3, 4"]"#,
@@ -777,16 +776,8 @@ async fn in_a_browser_the_live_page_follows_orders_and_the_lab_stops_and_starts_
     client.goto(&format!("{front_door}live")).await.unwrap();
 
     // Assert: it waits for shipping, and invoicing has it.
-    see(
-        &client,
-        r#"tr[data-order="2"] td[data-copy="shipping"][data-state="waiting"]"#,
-    )
-    .await;
-    see(
-        &client,
-        r#"tr[data-order="2"] td[data-copy="invoicing"][data-state="stored"]"#,
-    )
-    .await;
+    see_copy(&client, 2, "shipping", "waiting").await;
+    see_copy(&client, 2, "invoicing", "stored").await;
 
     // Act: start shipping again.
     click(
@@ -796,11 +787,7 @@ async fn in_a_browser_the_live_page_follows_orders_and_the_lab_stops_and_starts_
     .await;
 
     // Assert: delivered late, nothing lost.
-    see(
-        &client,
-        r#"tr[data-order="2"] td[data-copy="shipping"][data-state="stored"]"#,
-    )
-    .await;
+    see_copy(&client, 2, "shipping", "stored").await;
     let message = see(&client, "#lab-message").await.text().await.unwrap();
     assert!(message.contains("shipping started"), "{message}");
     up.wait_for_rows("shipping", "shipment", 2).await;

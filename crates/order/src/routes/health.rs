@@ -17,7 +17,10 @@ pub(super) fn router() -> Router<AppState> {
 async fn health(State(state): State<AppState>) -> Response {
     let database = state.db.ping().await;
     let pending = match &database {
-        Ok(()) => db::pending_events(&state.db).await.ok(),
+        Ok(()) => db::outbox(&state.db)
+            .await
+            .ok()
+            .map(|outbox| outbox.pending),
         Err(_) => None,
     };
     let broker = match &state.broker {
