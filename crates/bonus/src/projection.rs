@@ -119,6 +119,7 @@ mod tests {
                     item_id: 1,
                     name: "iPod".to_owned(),
                     price: price.parse::<Price>().unwrap(),
+                    category: None,
                 },
             }],
         )

@@ -26,13 +26,14 @@ pub struct DatabaseParkingLot {
 impl ParkingLot for DatabaseParkingLot {
     async fn park(&self, event: &ParkedEvent<'_>) -> Result<(), BoxError> {
         sqlx::query(
-            "INSERT INTO parked_event (stream, position, source, payload, error, parked_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO parked_event (stream, position, source, payload, encoding, error, \
+             parked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(event.stream)
         .bind(event.position)
         .bind(event.source)
         .bind(event.payload)
+        .bind(event.encoding)
         .bind(event.error)
         .bind(EpochMillis::now().0)
         .execute(self.db.pool())
@@ -50,6 +51,8 @@ pub struct ParkedRow {
     pub error: String,
     pub payload: Option<String>,
     pub payload_excerpt: String,
+    /// How the record was written: `json`, `avro v2`.
+    pub encoding: String,
 }
 
 /// How many events wait parked (for whatever instance of the service parked them).
@@ -63,7 +66,8 @@ pub(crate) async fn parked_count(db: &Database) -> anyhow::Result<i64> {
 /// The parked events, oldest first (at most 500).
 pub async fn parked_events(db: &Database) -> anyhow::Result<Vec<ParkedRow>> {
     let rows = sqlx::query(
-        "SELECT id, source, payload, error, parked_ms FROM parked_event ORDER BY id LIMIT 500",
+        "SELECT id, source, payload, encoding, error, parked_ms FROM parked_event ORDER BY id \
+         LIMIT 500",
     )
     .fetch_all(db.pool())
     .await?;
@@ -79,6 +83,7 @@ pub async fn parked_events(db: &Database) -> anyhow::Result<Vec<ParkedRow>> {
                 error: row.try_get("error")?,
                 payload,
                 payload_excerpt: excerpt,
+                encoding: row.try_get("encoding")?,
             })
         })
         .collect()
@@ -100,15 +105,22 @@ pub async fn replay_parked(
 ) -> anyhow::Result<ReplayReport> {
     let mut report = ReplayReport::default();
     for event in parked_events(db).await? {
-        let outcome =
-            match OrderPlaced::from_json(event.payload.as_deref().unwrap_or("").as_bytes()) {
-                Ok(order) => handler
-                    .handle(&order, None)
-                    .await
-                    .map(drop)
-                    .map_err(|error| error_chain(&error)),
-                Err(error) => Err(error.to_string()),
-            };
+        let payload = event.payload.as_deref().unwrap_or("");
+        // A record that decoded is parked as its order's JSON, whatever its encoding; one that
+        // did not is kept as bytes, and replaying cannot make it an order.
+        let outcome = match OrderPlaced::from_json(payload.as_bytes()) {
+            Ok(order) => handler
+                .handle(&order, None)
+                .await
+                .map(drop)
+                .map_err(|error| error_chain(&error)),
+            Err(_) if payload.starts_with("base64:") => Err(format!(
+                "a {} record that does not decode: no replay makes it an order (the record \
+                 itself is on the dead-letter topic)",
+                event.encoding
+            )),
+            Err(error) => Err(error.to_string()),
+        };
         match outcome {
             Ok(()) => {
                 sqlx::query("DELETE FROM parked_event WHERE id = $1")

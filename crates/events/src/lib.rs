@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+pub mod avro;
 mod order;
 mod price;
 mod updated;
+pub mod wire;
 
 pub use order::{Address, Customer, Item, OrderLine, OrderPlaced, ParseError};
 pub use price::Price;
@@ -24,6 +26,11 @@ pub const ORDER_STATE_TOPIC: &str = "order-state";
 pub fn order_state_key(id: i64) -> String {
     id.to_string()
 }
+
+/// The compacted topic where producers publish every Avro schema they write the order topic
+/// with, before their first record: key the schema's fingerprint (16 hex digits), value the
+/// schema's JSON. A reader that meets an unknown fingerprint looks it up there.
+pub const ORDER_SCHEMAS_TOPIC: &str = "order.schemas";
 
 /// Where records that could not be applied are parked, with the error in their headers.
 pub const ORDER_DEAD_LETTER_TOPIC: &str = "order.DLT";

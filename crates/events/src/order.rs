@@ -52,6 +52,10 @@ pub struct Item {
     pub item_id: i64,
     pub name: String,
     pub price: Price,
+    /// The item's catalog category, new in version 2 of the record: not written in the
+    /// contract's JSON record (version 1), `None` where the record did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 /// A record value that is not an order this contract can read. Retrying will not help.
@@ -89,9 +93,24 @@ impl OrderPlaced {
         Ok(order)
     }
 
-    /// The record value: compact JSON with the original producer's field names and order.
+    /// Compact JSON with the original producer's field names and order, plus the fields of
+    /// later versions the order has (items' categories): the outbox keeps this, so that the
+    /// relay can write any version.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an order always serializes")
+    }
+
+    /// The contract's record exactly (version 1): what the original producer writes.
+    pub fn to_contract_json(&self) -> String {
+        let later_fields = self.order_line.iter().any(|l| l.item.category.is_some());
+        if !later_fields {
+            return self.to_json();
+        }
+        let mut contract = self.clone();
+        for line in &mut contract.order_line {
+            line.item.category = None;
+        }
+        contract.to_json()
     }
 
     /// The sum of count times price over all lines; `None` if it does not fit a decimal.
@@ -140,6 +159,7 @@ mod tests {
                     item_id: 1,
                     name: "iPod".into(),
                     price: "42.0".parse().unwrap(),
+                    category: None,
                 },
             }],
         )
@@ -149,6 +169,18 @@ mod tests {
     fn writes_exactly_what_the_original_producer_writes() {
         let order = worked_example(EpochMillis(1685092812351));
         assert_eq!(order.to_json(), ORIGINAL_PRODUCER.trim());
+    }
+
+    #[test]
+    fn the_contract_record_leaves_out_what_later_versions_added() {
+        let mut order = worked_example(EpochMillis(1685092812351));
+        order.order_line[0].item.category = Some("Music players".into());
+        assert!(order.to_json().contains(r#""category":"Music players""#));
+        assert_eq!(order.to_contract_json(), ORIGINAL_PRODUCER.trim());
+        assert_eq!(
+            OrderPlaced::from_json(order.to_json().as_bytes()).unwrap(),
+            order
+        );
     }
 
     #[test]

@@ -30,6 +30,21 @@ impl Price {
     pub fn is_negative(&self) -> bool {
         self.0.is_sign_negative() && !self.0.is_zero()
     }
+
+    /// The price as the JSON record carries it: the nearest double.
+    pub fn to_f64(self) -> f64 {
+        rust_decimal::prelude::ToPrimitive::to_f64(&self.0).unwrap_or(f64::NAN)
+    }
+
+    /// A double read back as the JSON reader reads a JSON number: its shortest decimal form
+    /// (`42.0`, `19.99`), so that a price survives the trip exactly; `None` for NaN, the
+    /// infinities, and what does not fit.
+    pub fn from_f64(value: f64) -> Option<Price> {
+        if !value.is_finite() {
+            return None;
+        }
+        Decimal::from_str(&value.to_string()).ok().map(Price)
+    }
 }
 
 impl fmt::Display for Price {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::FutureExt;
 use orderflow_transport::{
-    Backoff, BoxError, Checkpoint, Content, Delivery, DeliveryStats, Incoming, OrderEventHandler,
-    ParkedEvent, ParkingLot, Positions, Stopped,
+    Backoff, BoxError, Checkpoint, Content, Decoded, Decoder, Delivery, DeliveryStats, Incoming,
+    OrderEventHandler, ParkedEvent, ParkingLot, Positions, Stopped, WriterSchemas,
 };
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
@@ -21,9 +21,9 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use crate::KafkaSettings;
 use crate::dead_letter::DeadLetters;
 use crate::group_progress::IdleWatch;
+use crate::{KafkaSettings, TopicSchemas};
 
 /// One consumer group member's configuration.
 #[derive(Debug, Clone)]
@@ -105,7 +105,16 @@ pub async fn run_consumer(
     shutdown: CancellationToken,
 ) -> Result<(), KafkaError> {
     let dead_letters = DeadLetters::new(&settings.kafka, &settings.group_id)?;
+    let schemas = Arc::new(TopicSchemas::new(
+        &settings.kafka,
+        settings.kafka.reader_version,
+    ));
     let member = Member {
+        decoder: Decoder::new(
+            Arc::clone(&schemas) as Arc<dyn WriterSchemas>,
+            settings.kafka.reader_version,
+        ),
+        schemas,
         delivery: Delivery::new(&settings.group_id, handler, Arc::clone(status.delivery())),
         parking,
         status,
@@ -224,10 +233,10 @@ impl Member {
                         .store(false, Ordering::Relaxed);
                     // Whatever else has arrived goes into the same batch: one transaction for many
                     // records is what lets a consumer keep up.
-                    let mut batch = vec![Record::new(message)];
+                    let mut batch = vec![Record::new(message, &member.decoder)];
                     while batch.len() < MAX_BATCH {
                         match consumer.recv().now_or_never() {
-                            Some(Ok(message)) => batch.push(Record::new(message)),
+                            Some(Ok(message)) => batch.push(Record::new(message, &member.decoder)),
                             Some(Err(error)) => {
                                 tracing::debug!(%error, "Consumer error while batching.");
                                 break;
@@ -235,7 +244,7 @@ impl Member {
                             None => break,
                         }
                     }
-                    let done = member.process_batch(&batch).await;
+                    let done = member.process_batch(&mut batch).await;
                     for record in &batch[..done] {
                         if let Err(error) = consumer.store_offset_from_message(&record.message) {
                             // The partition was revoked meanwhile; its new owner sees the record
@@ -278,6 +287,11 @@ const RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_s
 
 struct Member {
     delivery: Delivery,
+    /// Reads each record's value, whatever encoding and schema version wrote it.
+    decoder: Decoder,
+    /// The writer schemas `decoder` knows; refreshed from the schema topic when a record names
+    /// one it does not.
+    schemas: Arc<TopicSchemas>,
     /// The service's list of parked events (its UI, `orderflow replay`).
     parking: Arc<dyn ParkingLot>,
     status: Arc<ConsumerStatus>,
@@ -293,6 +307,8 @@ struct Record<'a> {
     source: String,
     /// The `traceparent` header, if the producer traced it.
     traceparent: Option<String>,
+    /// How the value was written: `json`, `avro v2`.
+    encoding: String,
 }
 
 /// The order id a record key names: `17` (order-state) or `17created` (order).
@@ -302,12 +318,15 @@ fn order_id_of_key(key: &[u8]) -> Option<i64> {
 }
 
 impl<'a> Record<'a> {
-    fn new(message: BorrowedMessage<'a>) -> Self {
-        let content = match message.payload() {
-            Some(payload) => Content::from_json(payload),
+    fn new(message: BorrowedMessage<'a>, decoder: &Decoder) -> Self {
+        let Decoded { content, encoding } = match message.payload() {
+            Some(payload) => decoder.decode(header(&message, CONTENT_TYPE), payload),
             // A tombstone: on the compacted `order-state` topic, the order (the key) was deleted.
-            None => Content::Gone {
-                id: message.key().and_then(order_id_of_key),
+            None => Decoded {
+                content: Content::Gone {
+                    id: message.key().and_then(order_id_of_key),
+                },
+                encoding: "none (tombstone)".to_owned(),
             },
         };
         let source = format!(
@@ -316,21 +335,38 @@ impl<'a> Record<'a> {
             message.partition(),
             message.offset()
         );
-        let traceparent = message.headers().and_then(|headers| {
-            headers
-                .iter()
-                .find(|header| header.key == orderflow_telemetry::TRACEPARENT)
-                .and_then(|header| header.value)
-                .and_then(|value| std::str::from_utf8(value).ok())
-                .map(str::to_owned)
-        });
+        let traceparent = header(&message, orderflow_telemetry::TRACEPARENT).map(str::to_owned);
         Record {
             message,
             content,
             source,
             traceparent,
+            encoding,
         }
     }
+
+    /// Reads the value again once more writer schemas are known.
+    fn decode_again(&mut self, decoder: &Decoder) {
+        if let Some(payload) = self.message.payload() {
+            let decoded = decoder.decode(header(&self.message, CONTENT_TYPE), payload);
+            self.content = decoded.content;
+            self.encoding = decoded.encoding;
+        }
+    }
+}
+
+/// The header that says how a record's value is written.
+const CONTENT_TYPE: &str = "content-type";
+
+/// The first header named `name`, if it is text.
+fn header<'m>(message: &'m BorrowedMessage<'_>, name: &str) -> Option<&'m str> {
+    message.headers().and_then(|headers| {
+        headers
+            .iter()
+            .find(|header| header.key == name)
+            .and_then(|header| header.value)
+            .and_then(|value| std::str::from_utf8(value).ok())
+    })
 }
 
 impl Incoming for Record<'_> {
@@ -344,6 +380,10 @@ impl Incoming for Record<'_> {
 
     fn traceparent(&self) -> Option<&str> {
         self.traceparent.as_deref()
+    }
+
+    fn encoding(&self) -> &str {
+        &self.encoding
     }
 }
 
@@ -363,12 +403,19 @@ impl<'a> Positions<Record<'a>> for Member {
         };
         let message = &record.message;
         self.dead_letters.park(message, reason).await?;
-        let payload = message.payload().map(String::from_utf8_lossy);
+        // What was read: the value as text, or the order it decoded to (an Avro record), or
+        // its bytes in base64 when they are neither.
+        let payload = match (&record.content, message.payload()) {
+            (Content::Order(order), _) => Some(order.to_json()),
+            (Content::Unreadable { payload, .. }, _) => payload.clone(),
+            (_, value) => value.map(|value| String::from_utf8_lossy(value).into_owned()),
+        };
         let event = ParkedEvent {
             stream: message.topic(),
             position: Some(message.offset()),
             source: &record.source,
             payload: payload.as_deref(),
+            encoding: &record.encoding,
             error: reason,
         };
         // The dead-letter topic has it; the service's own list is for its UI and replay.
@@ -383,10 +430,11 @@ impl Member {
     /// Applies `records` (in partition order) and returns how many of them, from the first, are
     /// done (applied, found applied, or parked): all of them, unless shutdown came while one was
     /// still failing. Transient failures are retried on the same records.
-    async fn process_batch(&self, records: &[Record<'_>]) -> usize {
+    async fn process_batch(&self, records: &mut [Record<'_>]) -> usize {
         let mut done = 0;
         let mut backoff = RETRY;
         while done < records.len() {
+            self.resolve_schemas(&mut records[done..]).await;
             let progress = self.delivery.deliver(self, &records[done..]).await;
             done += progress.done;
             let error = match progress.stopped {
@@ -408,6 +456,23 @@ impl Member {
             }
         }
         done
+    }
+
+    /// Looks up the writer schemas of records that name one this member does not know (on the
+    /// schema topic) and reads those records again. What stays unknown stays `Unresolved`:
+    /// delivery stops there and the batch is retried, since the schema may be on its way.
+    async fn resolve_schemas(&self, records: &mut [Record<'_>]) {
+        let unresolved = |r: &Record<'_>| matches!(r.content, Content::Unresolved { .. });
+        if !records.iter().any(unresolved) {
+            return;
+        }
+        if let Err(error) = self.schemas.refresh().await {
+            tracing::warn!(%error, topic = %self.schemas.topic(), "The schema topic could not be read.");
+            return;
+        }
+        for record in records.iter_mut().filter(|r| unresolved(r)) {
+            record.decode_again(&self.decoder);
+        }
     }
 
     /// Waits `delay`; `false` when shutdown came first.

@@ -2,6 +2,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use futures::future::join_all;
+use orderflow_events::OrderPlaced;
+use orderflow_events::wire::JSON_CONTENT_TYPE;
 use orderflow_transport::{OutgoingEvent, PublishError, Publisher};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -9,6 +11,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 use tokio::sync::OnceCell;
 
+use crate::schemas::publish_schema;
 use crate::topics::cluster_id;
 use crate::{COMPACTED, KafkaSettings, ensure_topic, ensure_topic_with};
 
@@ -75,7 +78,7 @@ impl KafkaPublisher {
         self.producer.get().ok_or(KafkaError::Canceled)
     }
 
-    fn record_headers(event: &OutgoingEvent) -> OwnedHeaders {
+    fn record_headers(event: &OutgoingEvent, content_type: &str) -> OwnedHeaders {
         // CloudEvents' Kafka binding, binary mode. Deliberately no `__TypeId__`: the original
         // consumers would try to load a Java class of that name.
         let id = event.id.to_string();
@@ -98,7 +101,7 @@ impl KafkaPublisher {
             })
             .insert(Header {
                 key: "content-type",
-                value: Some("application/json"),
+                value: Some(content_type),
             });
         // W3C trace context, as OpenTelemetry's Kafka instrumentations carry it.
         match &event.traceparent {
@@ -143,6 +146,13 @@ impl Publisher for KafkaPublisher {
         )
         .await
         .map_err(classify)?;
+        // Readers must be able to find the writer schema before they meet its first record.
+        if let Some(schema) = self.settings.encoding.writer_schema() {
+            let producer = self.producer().map_err(classify)?;
+            publish_schema(producer, &self.settings, schema)
+                .await
+                .map_err(classify)?;
+        }
         self.topic_ready.store(true, Ordering::Release);
         Ok(())
     }
@@ -152,25 +162,35 @@ impl Publisher for KafkaPublisher {
         // acknowledgements together. An event is done once each of its records is.
         let state_topic = self.settings.state_topic();
         let deliveries = events.iter().map(|event| {
-            let headers = Self::record_headers(event);
             let mut queued = Vec::with_capacity(2);
             if let Some(payload) = &event.payload {
-                let record = FutureRecord::to(&self.settings.topic)
-                    .key(event.key.as_str())
-                    .payload(payload.as_str())
-                    .headers(headers.clone());
-                queued.push(self.send(record));
+                queued.push(self.encode(payload).and_then(|(value, content_type)| {
+                    let record = FutureRecord::to(&self.settings.topic)
+                        .key(event.key.as_str())
+                        .payload(value.as_slice())
+                        .headers(Self::record_headers(event, content_type));
+                    self.send(record).map_err(classify)
+                }));
             }
             if let Some(state) = &event.state {
-                let record = FutureRecord::<str, str>::to(&state_topic)
-                    .key(state.key.as_str())
-                    .headers(headers);
-                // No payload at all is a tombstone: compaction then drops the key's records.
-                let record = match &state.value {
-                    Some(value) => record.payload(value.as_str()),
-                    None => record,
-                };
-                queued.push(self.send(record));
+                let encoded = state.value.as_deref().map(|value| self.encode(value));
+                queued.push(match encoded {
+                    Some(Err(error)) => Err(error),
+                    Some(Ok((value, content_type))) => {
+                        let record = FutureRecord::to(&state_topic)
+                            .key(state.key.as_str())
+                            .payload(value.as_slice())
+                            .headers(Self::record_headers(event, content_type));
+                        self.send(record).map_err(classify)
+                    }
+                    // No payload at all is a tombstone: compaction then drops the key's records.
+                    None => {
+                        let record = FutureRecord::<str, [u8]>::to(&state_topic)
+                            .key(state.key.as_str())
+                            .headers(Self::record_headers(event, JSON_CONTENT_TYPE));
+                        self.send(record).map_err(classify)
+                    }
+                });
             }
             async move {
                 for delivery in queued {
@@ -180,7 +200,7 @@ impl Publisher for KafkaPublisher {
                             Ok(Err((error, _))) => return Err(classify(error)),
                             Err(_canceled) => return Err(classify(KafkaError::Canceled)),
                         },
-                        Err(error) => return Err(classify(error)),
+                        Err(error) => return Err(error),
                     }
                 }
                 Ok(())
@@ -191,9 +211,23 @@ impl Publisher for KafkaPublisher {
 }
 
 impl KafkaPublisher {
-    fn send(&self, record: FutureRecord<'_, str, str>) -> Result<DeliveryFuture, KafkaError> {
+    fn send(&self, record: FutureRecord<'_, str, [u8]>) -> Result<DeliveryFuture, KafkaError> {
         self.producer()
             .and_then(|producer| producer.send_result(record).map_err(|(error, _)| error))
+    }
+
+    /// A stored order (the outbox keeps JSON with every field it has) as this publisher's
+    /// encoding writes it, and its content type. A payload that is not an order is sent as it
+    /// was stored, as JSON.
+    fn encode(&self, stored: &str) -> Result<(Vec<u8>, &'static str), PublishError> {
+        let encoding = self.settings.encoding;
+        match OrderPlaced::from_json(stored.as_bytes()) {
+            Ok(order) => encoding
+                .encode(&order)
+                .map(|value| (value, encoding.content_type()))
+                .map_err(|error| PublishError::Permanent(Box::new(error))),
+            Err(_) => Ok((stored.as_bytes().to_vec(), JSON_CONTENT_TYPE)),
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use orderflow_events::avro::SchemaVersion;
+use orderflow_events::wire::RecordEncoding;
 use rdkafka::ClientConfig;
 
 /// How to reach Kafka and which topic carries the orders.
@@ -17,6 +19,10 @@ pub struct KafkaSettings {
     pub dead_letter_topic: String,
     /// How long an operation against the broker (create topic, metadata) may take.
     pub request_timeout: Duration,
+    /// How a producer writes order records (the contract's JSON unless told otherwise).
+    pub encoding: RecordEncoding,
+    /// The schema version a consumer reads records into, whatever version wrote them.
+    pub reader_version: SchemaVersion,
 }
 
 /// A configuration that cannot work: said at start-up rather than discovered as silence later
@@ -45,7 +51,27 @@ impl KafkaSettings {
             replication_factor: 1,
             dead_letter_topic: orderflow_events::ORDER_DEAD_LETTER_TOPIC.to_owned(),
             request_timeout: Duration::from_secs(10),
+            encoding: RecordEncoding::default(),
+            reader_version: SchemaVersion::LATEST,
         }
+    }
+
+    /// Writes records with `encoding`.
+    pub fn with_encoding(mut self, encoding: RecordEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Reads records into `version`.
+    pub fn with_reader_version(mut self, version: SchemaVersion) -> Self {
+        self.reader_version = version;
+        self
+    }
+
+    /// The compacted topic where producers publish the Avro schemas they write `topic` with:
+    /// `<topic>.schemas`, which for the contract's topic is `order.schemas`.
+    pub fn schemas_topic(&self) -> String {
+        format!("{}.schemas", self.topic)
     }
 
     /// The compacted topic the order service also writes each order's current state to:

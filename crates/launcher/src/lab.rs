@@ -260,5 +260,8 @@ pub(crate) fn service_args(
     } else {
         args.extend(["--kafka-brokers".into(), brokers.into()]);
     }
+    if service == &orderflow_directory::ORDER {
+        args.extend(settings.order_flags.iter().map(OsString::from));
+    }
     args
 }

@@ -140,6 +140,8 @@ pub struct UpSettings {
     pub feed: bool,
     /// The front door's address. The resilience lab runs only on a loopback address.
     pub bind: std::net::IpAddr,
+    /// More flags for order, e.g. `--format avro --schema-version 2`.
+    pub order_flags: Vec<String>,
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ impl Catalog {
                 Ok((customer.customer_id, customer))
             })
             .collect::<anyhow::Result<_>>()?;
-        let items = sqlx::query("SELECT id, name, price FROM item ORDER BY id")
+        let items = sqlx::query("SELECT id, name, price, category FROM item ORDER BY id")
             .fetch_all(db.pool())
             .await
             .context("failed to load items")?
@@ -47,6 +47,7 @@ impl Catalog {
                     price: price
                         .parse()
                         .with_context(|| format!("stored price `{price}` is not a decimal"))?,
+                    category: row.try_get("category")?,
                 };
                 Ok((item.item_id, item))
             })
@@ -130,6 +131,7 @@ mod tests {
             item_id: 1,
             name: "iPod".into(),
             price: "42.0".parse().expect("a price"),
+            category: Some("Music players".into()),
         };
         Catalog {
             customers: BTreeMap::from([(1, wolff)]),
@@ -180,6 +182,7 @@ mod tests {
             item_id: 2,
             name: "the largest price a decimal holds".into(),
             price: "79228162514264337593543950335".parse().expect("a price"),
+            category: None,
         };
         catalog.items.insert(2, dearest);
         let Invalid(problems) = catalog.resolve(&order(1, &[(2, 2)])).expect_err("overflow");

@@ -192,6 +192,8 @@ pub async fn orders_after(
                     item_id: line.try_get("item_id")?,
                     name: line.try_get("item_name")?,
                     price: parse_price(line.try_get("price")?)?,
+                    // The order's document is the contract's record, which has no category.
+                    category: None,
                 },
             });
     }

@@ -58,6 +58,7 @@ impl Application {
                 port,
                 brokers = %kafka.brokers,
                 topic = %kafka.topic,
+                records = %kafka.encoding.label(),
                 "Order service listening on {url} (feed at /feed)"
             ),
             OrderTransport::Feed => {

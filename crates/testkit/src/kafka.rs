@@ -42,11 +42,33 @@ pub async fn produce(
     key: Option<&str>,
     value: &[u8],
 ) {
+    produce_with_headers(brokers, topic, partition, key, value, &[]).await;
+}
+
+/// Produces one record with `headers` (name, value) and waits for the acknowledgement.
+pub async fn produce_with_headers(
+    brokers: &str,
+    topic: &str,
+    partition: Option<i32>,
+    key: Option<&str>,
+    value: &[u8],
+    headers: &[(&str, &str)],
+) {
     let producer: FutureProducer = config(brokers)
         .set("acks", "all")
         .create()
         .expect("producer");
     let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic).payload(value);
+    if !headers.is_empty() {
+        let mut owned = rdkafka::message::OwnedHeaders::new();
+        for (name, value) in headers {
+            owned = owned.insert(rdkafka::message::Header {
+                key: name,
+                value: Some(*value),
+            });
+        }
+        record = record.headers(owned);
+    }
     if let Some(key) = key {
         record = record.key(key);
     }

@@ -9,11 +9,12 @@
 //! far it got, so a transport retries from there when it suits it (the Kafka consumer at once,
 //! with a [`crate::Backoff`]; the feed poller at its next poll).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use orderflow_events::avro::Fingerprint;
 use orderflow_events::{EpochMillis, OrderPlaced};
 use tracing::{Instrument, Span};
 
@@ -35,6 +36,13 @@ pub enum Content {
         payload: Option<String>,
         error: String,
     },
+    /// Cannot be read yet: an Avro record whose writer schema is not known (yet; it may be on
+    /// its way to the schema topic). Never passed: delivery stops there, as at a transient
+    /// failure, and the transport reads it again later.
+    Unresolved {
+        fingerprint: Fingerprint,
+        error: String,
+    },
 }
 
 impl Content {
@@ -53,7 +61,7 @@ impl Content {
     pub fn payload(&self) -> Option<String> {
         match self {
             Content::Order(order) => Some(order.to_json()),
-            Content::Gone { .. } => None,
+            Content::Gone { .. } | Content::Unresolved { .. } => None,
             Content::Unreadable { payload, .. } => payload.clone(),
         }
     }
@@ -69,6 +77,10 @@ pub trait Incoming: Send + Sync {
     /// span that applies it continues.
     fn traceparent(&self) -> Option<&str> {
         None
+    }
+    /// How it was written: `json`, `avro v2` ([`crate::Decoded::encoding`]).
+    fn encoding(&self) -> &str {
+        "json"
     }
 }
 
@@ -97,6 +109,8 @@ pub struct DeliveryStats {
     applied: AtomicU64,
     duplicates: AtomicU64,
     parked: AtomicU64,
+    /// Records done (applied, found applied, or parked) by how they were written.
+    encodings: Mutex<BTreeMap<String, u64>>,
     /// The newest copies this instance stored, newest last, at most [`RECENT_STORED`].
     recent: Mutex<VecDeque<Stored>>,
 }
@@ -129,6 +143,29 @@ impl DeliveryStats {
     /// Events parked because they cannot be applied.
     pub fn parked(&self) -> u64 {
         self.parked.load(Ordering::Relaxed)
+    }
+
+    /// Records done by how they were written: `{"json": 120, "avro v1": 30, "avro v2": 50}`.
+    pub fn encodings(&self) -> BTreeMap<String, u64> {
+        self.encodings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn count_encodings<R: Incoming>(&self, done: &[R]) {
+        if done.is_empty() {
+            return;
+        }
+        let mut encodings = self.encodings.lock().unwrap_or_else(|e| e.into_inner());
+        for record in done {
+            match encodings.get_mut(record.encoding()) {
+                Some(count) => *count += 1,
+                None => {
+                    encodings.insert(record.encoding().to_owned(), 1);
+                }
+            }
+        }
     }
 
     /// The newest copies this instance stored (newest first): the live page shows which
@@ -279,6 +316,9 @@ impl Delivery {
                     Content::Gone { id: Some(id) } => {
                         self.delete(positions, &rest[0], *id).instrument(span).await
                     }
+                    Content::Unresolved { error, .. } => {
+                        Progress::stopped(Stopped::Transient(error.clone().into()))
+                    }
                     _ => self.pass(positions, &rest[0], None).instrument(span).await,
                 },
                 1 => self.apply_one(positions, &rest[0]).instrument(span).await,
@@ -291,6 +331,7 @@ impl Delivery {
                 break;
             }
         }
+        self.stats.count_encodings(&records[..progress.done]);
         progress
     }
 

@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 
 mod backoff;
+mod decoding;
 mod delivery;
 mod handler;
 mod parking;
 mod publisher;
 
 pub use backoff::Backoff;
+pub use decoding::{Decoded, Decoder, WriterSchemas};
 pub use delivery::{
     Content, Delivery, DeliveryStats, Incoming, Positions, Progress, RECENT_STORED, Stopped, Stored,
 };

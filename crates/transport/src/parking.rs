@@ -20,8 +20,10 @@ pub struct ParkedEvent<'a> {
     pub position: Option<i64>,
     /// Where exactly: `order/3@17` (topic/partition@offset) or the order's URL.
     pub source: &'a str,
-    /// What was read, if anything.
+    /// What was read, if anything (binary values as `base64:...`).
     pub payload: Option<&'a str>,
+    /// How it was written: `json`, `avro v2` ([`crate::Decoded::encoding`]).
+    pub encoding: &'a str,
     /// Why it could not be applied.
     pub error: &'a str,
 }

@@ -32,6 +32,7 @@ impl KafkaIntake {
             group = %settings.group_id,
             brokers = %kafka.brokers,
             topic = %kafka.topic,
+            reader_schema = %kafka.reader_version,
             "{service} consumes from Kafka"
         );
         Ok(KafkaIntake {
@@ -74,6 +75,8 @@ impl KafkaIntake {
             "totalLag": lag.values().sum::<i64>(),
             "lag": lag,
             "waitingForTopic": self.status.waiting_for_topic(),
+            // Records of every schema version are read into this one.
+            "readerSchema": format!("avro {}", self.settings.kafka.reader_version),
         });
         (broker.is_ok(), details)
     }

@@ -83,7 +83,7 @@ async fn orders_api_index(
 }
 
 /// `POST /api/orders`: places an order from JSON; 201 with `Location` (relative to this URL, so
-/// it is right behind the front door too) and the order as it will be published.
+/// it is right behind the front door too) and the order's document.
 async fn orders_api_create(
     State(state): State<AppState>,
     body: Bytes,
@@ -100,10 +100,14 @@ async fn orders_api_create(
             PlaceOrderError::Database(error) => AppError::Unexpected(error),
         })?;
     let location = format!("../order/{}", order.id);
+    // The order's document, the same as `GET /order/{id}`: the contract's record.
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(order),
+        [
+            (header::LOCATION, location),
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+        ],
+        order.to_contract_json(),
     )
         .into_response())
 }

@@ -75,6 +75,9 @@ pub(crate) struct UpArgs {
     /// Atom feed, polled by the consumers; no broker at all).
     #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
     pub(crate) transport: TransportArg,
+    /// How order writes its records (passed to order).
+    #[command(flatten)]
+    pub(crate) encoding: EncodingArgs,
 }
 
 /// `--transport`.
@@ -143,6 +146,30 @@ pub(crate) struct OrderArgs {
     /// honouring the front door's X-Forwarded-* headers).
     #[arg(long, env = "ORDERFLOW_PUBLIC_URL")]
     pub(crate) public_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) encoding: EncodingArgs,
+}
+
+/// How order writes its records on Kafka.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct EncodingArgs {
+    /// How records are written on Kafka: `json` (the contract's record, which the original
+    /// consumers read) or `avro` (Avro's single-object encoding; the writer schema is published
+    /// on `<topic>.schemas` before the first record).
+    #[arg(long, env = "ORDERFLOW_FORMAT", value_enum, default_value_t = FormatArg::Json)]
+    pub(crate) format: FormatArg,
+    /// The version of the record's schema to write: 1 (the contract's fields) or 2 (items carry
+    /// their category; the derived numberOfLines is dropped in Avro).
+    #[arg(long, env = "ORDERFLOW_SCHEMA_VERSION", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub(crate) schema_version: u32,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FormatArg {
+    Json,
+    Avro,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +192,11 @@ pub(crate) struct ConsumerArgs {
     /// Seconds the group waits for an instance that stopped answering before moving its partitions.
     #[arg(long, default_value_t = 10)]
     pub(crate) session_timeout_secs: u64,
+    /// The schema version records are read into, whatever version wrote them (Avro schema
+    /// resolution): 2 (the newest), or 1 (as a consumer built before version 2 would).
+    #[arg(long, env = "ORDERFLOW_READER_SCHEMA_VERSION", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub(crate) reader_schema_version: u32,
 }
 
 #[derive(Debug, Args)]

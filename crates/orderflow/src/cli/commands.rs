@@ -31,6 +31,21 @@ pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Res
     }
     let executable = std::env::current_exe()?;
     let feed = args.transport == TransportArg::Feed;
+    let encoding = args.encoding.record_encoding();
+    anyhow::ensure!(
+        !feed || encoding == orderflow_events::wire::RecordEncoding::JSON,
+        "--format and --schema-version choose how records are written on Kafka; the feed serves the contract's JSON documents"
+    );
+    let order_flags = if encoding == orderflow_events::wire::RecordEncoding::JSON {
+        Vec::new()
+    } else {
+        vec![
+            "--format".to_owned(),
+            format!("{:?}", args.encoding.format).to_lowercase(),
+            "--schema-version".to_owned(),
+            args.encoding.schema_version.to_string(),
+        ]
+    };
     let broker_executable = match (&args.kafka_brokers, feed) {
         (None, false) => Some(orderflow_launcher::locate_broker(&executable)?),
         _ => None,
@@ -46,6 +61,7 @@ pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Res
         restart_delay: (!args.no_restart).then_some(Duration::from_secs(3)),
         feed,
         bind: args.bind,
+        order_flags,
     };
     orderflow_launcher::up(settings, shutdown).await
 }

@@ -2,15 +2,39 @@
 
 use std::time::Duration;
 
+use orderflow_events::avro::SchemaVersion;
+use orderflow_events::wire::{Format, RecordEncoding};
+
 use super::args::*;
+
+impl EncodingArgs {
+    pub(super) fn record_encoding(&self) -> RecordEncoding {
+        RecordEncoding {
+            format: match self.format {
+                FormatArg::Json => Format::Json,
+                FormatArg::Avro => Format::Avro,
+            },
+            // clap allows only the versions there are.
+            version: SchemaVersion::from_number(self.schema_version).unwrap_or(SchemaVersion::V1),
+        }
+    }
+}
 
 pub(super) fn order_settings(args: OrderArgs) -> anyhow::Result<orderflow_order::Settings> {
     let service = args.service;
     let transport = match service.transport {
-        TransportArg::Kafka => {
-            orderflow_order::OrderTransport::Kafka(service.kafka(orderflow_events::ORDER_TOPIC))
+        TransportArg::Kafka => orderflow_order::OrderTransport::Kafka(
+            service
+                .kafka(orderflow_events::ORDER_TOPIC)
+                .with_encoding(args.encoding.record_encoding()),
+        ),
+        TransportArg::Feed => {
+            anyhow::ensure!(
+                args.encoding.record_encoding() == RecordEncoding::JSON,
+                "--format and --schema-version choose how records are written on Kafka; the feed serves the contract's JSON documents"
+            );
+            orderflow_order::OrderTransport::Feed
         }
-        TransportArg::Feed => orderflow_order::OrderTransport::Feed,
     };
     let mut settings = orderflow_order::Settings::new(service.database_url("order"), transport);
     settings.bind = service.bind;
@@ -32,8 +56,12 @@ pub(super) fn consumer_settings<S: orderflow_consumer::Service>(
     args: ConsumerArgs,
 ) -> anyhow::Result<orderflow_consumer::ConsumerServiceSettings> {
     let service = args.service;
+    let reader_version = SchemaVersion::from_number(args.reader_schema_version)
+        .ok_or_else(|| anyhow::anyhow!("--reader-schema-version must be 1 or 2"))?;
     let transport = match service.transport {
-        TransportArg::Kafka => orderflow_consumer::Transport::Kafka(service.kafka(S::TOPIC)),
+        TransportArg::Kafka => orderflow_consumer::Transport::Kafka(
+            service.kafka(S::TOPIC).with_reader_version(reader_version),
+        ),
         TransportArg::Feed => {
             anyhow::ensure!(
                 args.poll_interval_ms >= 10,

@@ -335,3 +335,36 @@ pub async fn wait_for_rows(db: &Database, table: &str, expected: i64) {
     .await;
     assert_eq!(count(db, table).await, expected, "rows in {table}");
 }
+
+/// `orderflow check`'s verdict on order, shipping and invoicing.
+pub async fn check_shipping_and_invoicing(
+    order: &RunningOrder,
+    shipping: &RunningConsumer,
+    invoicing: &RunningConsumer,
+) -> orderflow_tools::check::CheckReport {
+    use orderflow_tools::client::ConsumerEndpoint;
+    let settings = orderflow_tools::check::CheckSettings {
+        endpoints: orderflow_tools::client::Endpoints {
+            order: order.url.clone(),
+            consumers: vec![
+                ConsumerEndpoint {
+                    service: &orderflow_directory::SHIPPING,
+                    url: shipping.url.clone(),
+                },
+                ConsumerEndpoint {
+                    service: &orderflow_directory::INVOICING,
+                    url: invoicing.url.clone(),
+                },
+            ],
+            health: Vec::new(),
+        },
+        views: vec![
+            orderflow_shipping::Application::check_view("shipments"),
+            orderflow_invoicing::Application::check_view("invoices"),
+        ],
+        settle_timeout: DEADLINE,
+    };
+    orderflow_tools::check::run(&settings)
+        .await
+        .expect("check runs")
+}

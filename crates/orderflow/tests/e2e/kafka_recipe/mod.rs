@@ -1,6 +1,7 @@
 //! The Kafka recipe: order publishes through the outbox to topic `order`; shipping and invoicing
 //! consume in their groups.
 
+mod avro;
 mod broker_outage;
 mod consumer_crash;
 mod fixtures;
