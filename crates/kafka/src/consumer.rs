@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dead_letter::DeadLetters;
 use crate::group_progress::IdleWatch;
+use crate::held::HeldPartitions;
 use crate::{KafkaSettings, TopicSchemas};
 
 /// One consumer group member's configuration.
@@ -60,6 +61,8 @@ pub struct ConsumerStatus {
     lag: Mutex<BTreeMap<i32, i64>>,
     delivery: Arc<DeliveryStats>,
     waiting_for_topic: AtomicBool,
+    /// Partitions waiting at a record that cannot be read yet.
+    held: HeldPartitions,
 }
 
 impl ConsumerStatus {
@@ -82,6 +85,12 @@ impl ConsumerStatus {
     /// What this member applied, found applied, and parked.
     pub fn delivery(&self) -> &Arc<DeliveryStats> {
         &self.delivery
+    }
+
+    /// Partitions waiting at a record whose writer schema is not known yet: partition to the
+    /// record's offset and why.
+    pub fn waiting_for_schema(&self) -> BTreeMap<i32, (i64, String)> {
+        self.held.describe()
     }
 
     /// Whether the subscribed topic does not exist (yet).
@@ -142,6 +151,7 @@ pub async fn run_consumer(
         drop(consumer);
         member.status.assigned.lock().expect("status lock").clear();
         member.status.lag.lock().expect("status lock").clear();
+        member.status.held.clear();
         match ended {
             Ended::Shutdown => break,
             Ended::Stranded(unattended) => tracing::warn!(
@@ -217,6 +227,7 @@ impl Member {
                 _ = shutdown.cancelled() => return Ended::Shutdown,
                 received = consumer.recv() => received,
                 _ = watchdog.tick() => {
+                    member.resume_due(consumer);
                     if !member.status.assigned.lock().expect("status lock").is_empty() {
                         idle.busy();
                     } else if let Some(unattended) = idle.idle(settings).await {
@@ -244,13 +255,19 @@ impl Member {
                             None => break,
                         }
                     }
-                    let done = member.process_batch(&mut batch).await;
+                    let batch = member.hold_unresolved(consumer, batch).await;
+                    let done = member.process_batch(&batch).await;
                     for record in &batch[..done] {
                         if let Err(error) = consumer.store_offset_from_message(&record.message) {
                             // The partition was revoked meanwhile; its new owner sees the record
                             // again, and the handler's idempotence absorbs the repetition.
                             tracing::debug!(%error, "Offset not stored.");
                         }
+                        let message = &record.message;
+                        member
+                            .status
+                            .held
+                            .passed(message.partition(), message.offset());
                     }
                     // Shutdown while a record was failing: stop here, so that no later record's
                     // offset gets stored (and committed) past it.
@@ -430,11 +447,10 @@ impl Member {
     /// Applies `records` (in partition order) and returns how many of them, from the first, are
     /// done (applied, found applied, or parked): all of them, unless shutdown came while one was
     /// still failing. Transient failures are retried on the same records.
-    async fn process_batch(&self, records: &mut [Record<'_>]) -> usize {
+    async fn process_batch(&self, records: &[Record<'_>]) -> usize {
         let mut done = 0;
         let mut backoff = RETRY;
         while done < records.len() {
-            self.resolve_schemas(&mut records[done..]).await;
             let progress = self.delivery.deliver(self, &records[done..]).await;
             done += progress.done;
             let error = match progress.stopped {
@@ -458,20 +474,100 @@ impl Member {
         done
     }
 
-    /// Looks up the writer schemas of records that name one this member does not know (on the
-    /// schema topic) and reads those records again. What stays unknown stays `Unresolved`:
-    /// delivery stops there and the batch is retried, since the schema may be on its way.
-    async fn resolve_schemas(&self, records: &mut [Record<'_>]) {
+    /// Records that name a writer schema this member does not know: looks the schemas up on
+    /// the schema topic and reads those records again. A partition whose record stays
+    /// unreadable is held there (paused, and rewound to it, so that it is fetched again when
+    /// resumed after a backoff: the schema may be on its way) and leaves the batch from that
+    /// record on; the member's other partitions go on.
+    async fn hold_unresolved<'a, C: ConsumerContext>(
+        &self,
+        consumer: &StreamConsumer<C>,
+        mut batch: Vec<Record<'a>>,
+    ) -> Vec<Record<'a>> {
         let unresolved = |r: &Record<'_>| matches!(r.content, Content::Unresolved { .. });
-        if !records.iter().any(unresolved) {
+        if !batch.iter().any(unresolved) {
+            return batch;
+        }
+        match self.schemas.refresh().await {
+            Ok(_) => {
+                for record in batch.iter_mut().filter(|r| unresolved(r)) {
+                    record.decode_again(&self.decoder);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, topic = %self.schemas.topic(), "The schema topic could not be read.")
+            }
+        }
+        // The first record of each partition that is still unreadable.
+        let mut holds: BTreeMap<i32, (i64, String)> = BTreeMap::new();
+        for record in batch.iter().filter(|r| unresolved(r)) {
+            let (partition, offset) = (record.message.partition(), record.message.offset());
+            if let Content::Unresolved { error, .. } = &record.content {
+                holds.entry(partition).or_insert((offset, error.clone()));
+            }
+        }
+        let topic = batch[0].message.topic().to_owned();
+        for (partition, (offset, reason)) in &holds {
+            let delay = self.status.held.hold(
+                *partition,
+                *offset,
+                reason.clone(),
+                tokio::time::Instant::now(),
+            );
+            let mut list = TopicPartitionList::new();
+            list.add_partition(&topic, *partition);
+            let held = consumer.pause(&list).and_then(|()| {
+                consumer.seek(
+                    &topic,
+                    *partition,
+                    Offset::Offset(*offset),
+                    Duration::from_secs(5),
+                )
+            });
+            match held {
+                Ok(()) => tracing::warn!(
+                    source = format!("{topic}/{partition}@{offset}"),
+                    error = %reason,
+                    look_again_in = ?delay,
+                    "A record cannot be read yet; its partition waits there while the others go on."
+                ),
+                // Not held: the records stay in the batch, and delivery stops at the first one
+                // and retries it, as at any transient failure.
+                Err(error) => {
+                    tracing::warn!(%error, partition, "The partition could not be held.");
+                    self.status.held.forget([*partition]);
+                }
+            }
+        }
+        // Only what was held now leaves the batch: a partition held before whose record reads
+        // now is delivered (and its hold ends once that record is done).
+        let held_now = self.status.held.describe();
+        batch.retain(|record| {
+            let message = &record.message;
+            !holds.get(&message.partition()).is_some_and(|(offset, _)| {
+                message.offset() >= *offset && held_now.contains_key(&message.partition())
+            })
+        });
+        batch
+    }
+
+    /// Resumes the held partitions whose backoff passed, to read their record again.
+    fn resume_due<C: ConsumerContext>(&self, consumer: &StreamConsumer<C>) {
+        let due = self.status.held.due(tokio::time::Instant::now());
+        if due.is_empty() {
             return;
         }
-        if let Err(error) = self.schemas.refresh().await {
-            tracing::warn!(%error, topic = %self.schemas.topic(), "The schema topic could not be read.");
+        let Ok(assignment) = consumer.assignment() else {
             return;
+        };
+        let mut list = TopicPartitionList::new();
+        for element in assignment.elements() {
+            if due.contains(&element.partition()) {
+                list.add_partition(element.topic(), element.partition());
+            }
         }
-        for record in records.iter_mut().filter(|r| unresolved(r)) {
-            record.decode_again(&self.decoder);
+        if let Err(error) = consumer.resume(&list) {
+            tracing::warn!(%error, "Held partitions could not be resumed.");
         }
     }
 
@@ -588,6 +684,9 @@ impl ConsumerContext for GroupContext {
                 assigned.remove(&element.partition());
                 lag.remove(&element.partition());
             }
+            self.status
+                .held
+                .forget(partitions.elements().iter().map(|e| e.partition()));
         }
     }
 

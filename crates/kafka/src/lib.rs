@@ -3,6 +3,7 @@
 mod consumer;
 mod dead_letter;
 mod group_progress;
+mod held;
 mod probe;
 mod publisher;
 mod schemas;

@@ -135,10 +135,19 @@ pub async fn record_count(brokers: &str, topic: &str) -> i64 {
             .partitions()
             .iter()
             .map(|p| {
-                let (low, high) = consumer
-                    .fetch_watermarks(&topic, p.id(), Duration::from_secs(10))
-                    .expect("watermarks");
-                high - low
+                // A topic created a moment ago may not have its leaders elected yet
+                // (NotLeaderForPartition, LeaderNotAvailable): ask again for a while.
+                let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                loop {
+                    match consumer.fetch_watermarks(&topic, p.id(), Duration::from_secs(10)) {
+                        Ok((low, high)) => break high - low,
+                        Err(error) if std::time::Instant::now() < deadline => {
+                            eprintln!("watermarks of {topic}/{}: {error}; asking again", p.id());
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                        Err(error) => panic!("watermarks of {topic}/{}: {error}", p.id()),
+                    }
+                }
             })
             .sum()
     })

@@ -75,6 +75,10 @@ impl KafkaIntake {
             "totalLag": lag.values().sum::<i64>(),
             "lag": lag,
             "waitingForTopic": self.status.waiting_for_topic(),
+            // Partitions held at a record whose writer schema is not known yet.
+            "waitingForSchema": self.status.waiting_for_schema().into_iter()
+                .map(|(partition, (offset, why))| json!({"partition": partition, "offset": offset, "error": why}))
+                .collect::<Vec<_>>(),
             // Records of every schema version are read into this one.
             "readerSchema": format!("avro {}", self.settings.kafka.reader_version),
         });

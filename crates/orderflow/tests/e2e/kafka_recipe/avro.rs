@@ -220,10 +220,14 @@ async fn a_garbled_datum_is_parked_and_an_unknown_writer_schema_holds_its_partit
     );
     assert_eq!(shipment_ids(&shipping).await, [4, 5]);
     let (_, health) = system.get_text(format!("{}health", shipping.url)).await;
-    assert!(
-        health.contains(r#""parked":1"#) && health.contains(r#""applied":2"#),
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(
+        (health["parked"].as_i64(), health["applied"].as_i64()),
+        (Some(1), Some(2)),
         "{health}"
     );
+    assert_eq!(health["waitingForSchema"][0]["partition"], 0, "{health}");
+    assert_eq!(health["waitingForSchema"][0]["offset"], 0, "{health}");
 
     // Act: version 1's schema appears on the schema topic (as a version 1 producer publishes it).
     let schema = SchemaVersion::V1.schema();
