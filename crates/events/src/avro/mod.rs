@@ -34,6 +34,7 @@ const VERSION_ATTRIBUTE: &str = "orderflow.version";
 /// The versions of the order schema, each readable by the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SchemaVersion {
+    // The discriminants index tables of per-version data: 0, 1, ... in `ALL`'s order.
     /// Exactly the fields of the contract's JSON record.
     V1,
     /// Items carry their catalog `category` (a new field with a default, so version 2 reads
@@ -183,12 +184,25 @@ impl From<apache_avro::Error> for AvroError {
 
 /// `order` in the single-object encoding of `version`.
 pub fn encode(order: &OrderPlaced, version: SchemaVersion) -> Result<Vec<u8>, AvroError> {
-    let writer = version.schema();
-    let mut record = RabinFingerprintHeader::from_schema(&writer.schema).build_header();
-    debug_assert_eq!(record.len(), HEADER_LENGTH);
-    GenericDatumWriter::builder(&writer.schema)
-        .build()?
-        .write_value(&mut record, value::to_avro(order, version))?;
+    // Resolving a schema for writing costs more than writing a record: once per version.
+    static WRITERS: LazyLock<Vec<(Vec<u8>, GenericDatumWriter<'static>)>> = LazyLock::new(|| {
+        SchemaVersion::ALL
+            .iter()
+            .map(|version| {
+                let schema = &version.schema().schema;
+                let header = RabinFingerprintHeader::from_schema(schema).build_header();
+                debug_assert_eq!(header.len(), HEADER_LENGTH);
+                let writer = GenericDatumWriter::builder(schema)
+                    .build()
+                    .expect("our schemas resolve");
+                (header, writer)
+            })
+            .collect()
+    });
+    let (header, writer) = &WRITERS[version as usize];
+    let mut record = Vec::with_capacity(256);
+    record.extend_from_slice(header);
+    writer.write_value(&mut record, value::to_avro(order, version))?;
     Ok(record)
 }
 
