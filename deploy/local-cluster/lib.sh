@@ -81,6 +81,19 @@ wait_until() {
   done
 }
 
+# wait_for_process <seconds> <what> <process name> <command...>: as wait_until, but gives up at
+# once when the process it waits for has exited (a bad flag, a port taken), with the reason.
+wait_for_process() {
+  local secs=$1 what=$2 name=$3 deadline
+  shift 3
+  deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    alive "$name" || { say "$name exited while waiting for $what"; return 1; }
+    [ "$SECONDS" -lt "$deadline" ] || { say "timed out after ${secs}s waiting for $what"; return 1; }
+    sleep 0.5
+  done
+}
+
 pid_file() { echo "$run_dir/pids/$1.pid"; }
 pid_of() { local f; f=$(pid_file "$1"); [ -f "$f" ] && cat "$f"; }
 alive() { local pid; pid=$(pid_of "$1") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
@@ -218,7 +231,7 @@ CONF
 db_start() {
   start_process db db "$run_dir/db/postgres.log" \
     setpriv --reuid=postgres --regid=postgres --init-groups "$pg_bin/postgres" -D "$(pg_data)"
-  wait_until 60 "PostgreSQL on ${host_addr[db]}" \
+  wait_for_process 60 "PostgreSQL on ${host_addr[db]}" db \
     on db "$pg_bin/pg_isready" -q -h "${host_addr[db]}" -p "$pg_port" \
     || { tail -20 "$run_dir/db/postgres.log" >&2; fail "PostgreSQL did not start"; }
 }
@@ -353,8 +366,9 @@ leader_of_most() {
     | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'
 }
 
-# The topics orderflow needs, created here because orderflow creates them with replication
-# factor 1 (it has no setting for it yet); it leaves topics that exist alone.
+# The topics orderflow uses, created here because orderflow creates them with replication
+# factor 1 (it has no setting for it yet); it leaves topics that exist alone. The configs of
+# the compacted ones are those orderflow gives them (crates/kafka/src/topics.rs, COMPACTED).
 create_topics() {
   topics --create --if-not-exists --topic order --partitions 5 --replication-factor 3 \
     --config min.insync.replicas=2 >/dev/null
@@ -363,6 +377,10 @@ create_topics() {
     --config min.cleanable.dirty.ratio=0.01 --config delete.retention.ms=86400000 >/dev/null
   topics --create --if-not-exists --topic order.DLT --partitions 5 --replication-factor 3 \
     --config min.insync.replicas=2 >/dev/null
+  # Written only with `--format avro`: the writer schemas, compacted, one partition.
+  topics --create --if-not-exists --topic order.schemas --partitions 1 --replication-factor 3 \
+    --config min.insync.replicas=2 --config cleanup.policy=compact --config segment.ms=10000 \
+    --config min.cleanable.dirty.ratio=0.01 --config delete.retention.ms=86400000 >/dev/null
 }
 
 # --- orderflow services ----------------------------------------------------------------------
@@ -373,16 +391,18 @@ service_start() {
   read -r command port <<<"${service_of[$instance]}"
   mkdir -p "$run_dir/$instance"
   # -C: whatever a service might write besides its log stays in its own folder.
+  # The database URL (it holds the password) goes in the environment, where `ps` does not
+  # show it to every user of the machine; the service reads DATABASE_URL as --database-url.
   start_process "$instance" "$instance" "$run_dir/$instance/service.log" \
-    env -C "$run_dir/$instance" \
+    env -C "$run_dir/$instance" DATABASE_URL="$(db_url)" \
     "$bin" "$command" --bind "${host_addr[$instance]}" --port "$port" \
-    --database-url "$(db_url)" --kafka-brokers "$(kafka_bootstrap)"
+    --kafka-brokers "$(kafka_bootstrap)"
 }
 
 service_healthy() { curl -fsS -m 3 -o /dev/null "$(service_url "$1")/health"; }
 
 service_wait() {
-  wait_until "${2:-90}" "$1 at $(service_url "$1")/health" service_healthy "$1" \
+  wait_for_process "${2:-90}" "$1 at $(service_url "$1")/health" "$1" service_healthy "$1" \
     || { tail -20 "$run_dir/$1/service.log" >&2; fail "$1 did not become healthy"; }
 }
 
@@ -397,3 +417,11 @@ url_flags=(
 
 # Reads a consumer's /health on stdin; prints how many partitions of `order` it owns.
 partitions_owned() { jq -r '.assignedPartitions | length'; }
+
+# Whether each shipping instance owns at least one partition of `order`.
+shipping_split() {
+  local instance
+  for instance in shipping1 shipping2; do
+    [ "$(curl -fsS -m 3 "$(service_url "$instance")/health" | partitions_owned)" -gt 0 ] || return 1
+  done
+}
