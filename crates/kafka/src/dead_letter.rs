@@ -29,7 +29,10 @@ impl DeadLetters {
             .client_config(&format!("orderflow-{group}-dead-letters"))
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("message.timeout.ms", "20000")
+            .set(
+                "message.timeout.ms",
+                settings.message_timeout.as_millis().to_string(),
+            )
             .create()?;
         Ok(DeadLetters {
             producer,

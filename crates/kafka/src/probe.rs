@@ -36,9 +36,11 @@ impl BrokerProbe {
         let client = Arc::clone(&self.client);
         let topic = self.topic.clone();
         tokio::task::spawn_blocking(move || {
-            client
-                .client()
-                .fetch_metadata(Some(&topic), Duration::from_secs(2))
+            // librdkafka asks one broker; if that one is half-reachable (back from a network
+            // partition, its connection still being set up), a second request goes elsewhere.
+            let ask = |timeout| client.client().fetch_metadata(Some(&topic), timeout);
+            ask(Duration::from_secs(2))
+                .or_else(|_| ask(Duration::from_secs(3)))
                 .map(|metadata| {
                     metadata
                         .topics()

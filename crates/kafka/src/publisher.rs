@@ -63,7 +63,10 @@ impl KafkaPublisher {
             .set("linger.ms", "2")
             // How long a record may wait for an unreachable broker before the relay hears of it
             // and retries the batch later (it stays in the outbox meanwhile).
-            .set("message.timeout.ms", "20000");
+            .set(
+                "message.timeout.ms",
+                self.settings.message_timeout.as_millis().to_string(),
+            );
         if embedded {
             config
                 .set("enable.idempotence", "false")

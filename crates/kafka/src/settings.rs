@@ -17,8 +17,21 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// Where unreadable or unappliable records are parked.
     pub dead_letter_topic: String,
+    /// `min.insync.replicas` of the topics orderflow creates (with `acks=all`, how many
+    /// replicas must have a record before it counts as written); `None`: the broker's default.
+    pub min_insync_replicas: Option<i32>,
+    /// librdkafka's `client.rack`: on a cluster with racks (and `replica.selector.class` set on
+    /// the brokers), consumers fetch from a replica in their own rack.
+    pub client_rack: Option<String>,
     /// How long an operation against the broker (create topic, metadata) may take.
     pub request_timeout: Duration,
+    /// How long a record may wait to be acknowledged (unreachable brokers, no leader) before
+    /// the producer gives up on it; the outbox keeps it and the relay sends it again.
+    pub message_timeout: Duration,
+    /// How long a connection to one broker may take to set up before the client tries another
+    /// (librdkafka's default, 30 s, keeps a client on a broker that came back from a network
+    /// partition half-reachable).
+    pub connection_setup_timeout: Duration,
     /// How a producer writes order records (the contract's JSON unless told otherwise).
     pub encoding: RecordEncoding,
     /// The schema version a consumer reads records into, whatever version wrote them.
@@ -39,6 +52,12 @@ pub enum SettingsError {
     BadTopic(String),
     #[error("a topic needs at least one partition and a replication factor of at least one")]
     BadTopicShape,
+    #[error(
+        "min.insync.replicas {min_insync} must be between 1 and the replication factor {replication}: with more, no write could ever succeed"
+    )]
+    BadMinInsync { min_insync: i32, replication: i32 },
+    #[error("`{0}` must be more than zero")]
+    ZeroTimeout(&'static str),
 }
 
 impl KafkaSettings {
@@ -50,7 +69,11 @@ impl KafkaSettings {
             partitions: orderflow_events::ORDER_TOPIC_PARTITIONS,
             replication_factor: 1,
             dead_letter_topic: orderflow_events::ORDER_DEAD_LETTER_TOPIC.to_owned(),
+            min_insync_replicas: None,
+            client_rack: None,
             request_timeout: Duration::from_secs(10),
+            message_timeout: Duration::from_secs(20),
+            connection_setup_timeout: Duration::from_secs(10),
             encoding: RecordEncoding::default(),
             reader_version: SchemaVersion::LATEST,
         }
@@ -115,6 +138,26 @@ impl KafkaSettings {
         if self.partitions < 1 || self.replication_factor < 1 {
             return Err(SettingsError::BadTopicShape);
         }
+        if let Some(min_insync) = self.min_insync_replicas
+            && !(1..=self.replication_factor).contains(&min_insync)
+        {
+            return Err(SettingsError::BadMinInsync {
+                min_insync,
+                replication: self.replication_factor,
+            });
+        }
+        for (name, timeout) in [
+            ("the request timeout", self.request_timeout),
+            ("the message timeout", self.message_timeout),
+            (
+                "the connection setup timeout",
+                self.connection_setup_timeout,
+            ),
+        ] {
+            if timeout.is_zero() {
+                return Err(SettingsError::ZeroTimeout(name));
+            }
+        }
         Ok(())
     }
 
@@ -130,7 +173,14 @@ impl KafkaSettings {
             // Notice a topic created after start-up within seconds, not librdkafka's 5 minutes.
             .set("topic.metadata.refresh.interval.ms", "2000")
             // The broker being down is reported by our own logs and health checks, once.
-            .set("log.connection.close", "false");
+            .set("log.connection.close", "false")
+            .set(
+                "socket.connection.setup.timeout.ms",
+                self.connection_setup_timeout.as_millis().to_string(),
+            );
+        if let Some(rack) = &self.client_rack {
+            config.set("client.rack", rack);
+        }
         config
     }
 }
@@ -161,6 +211,40 @@ mod tests {
                 .with_topic("no spaces")
                 .validate()
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn refuses_a_cluster_shape_no_write_could_satisfy() {
+        let mut settings = KafkaSettings::new("a:9092,b:9092,c:9092");
+        settings.replication_factor = 3;
+        settings.min_insync_replicas = Some(2);
+        assert!(settings.validate().is_ok());
+        settings.min_insync_replicas = Some(4);
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("min.insync.replicas 4"), "{error}");
+        settings.min_insync_replicas = Some(0);
+        assert!(settings.validate().is_err());
+        settings.min_insync_replicas = None;
+        settings.message_timeout = Duration::ZERO;
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("message timeout")
+        );
+    }
+
+    #[test]
+    fn a_rack_and_the_connection_setup_timeout_reach_the_client() {
+        let mut settings = KafkaSettings::new("a:9092");
+        settings.client_rack = Some("eu-1a".into());
+        let config = settings.client_config("test");
+        assert_eq!(config.get("client.rack"), Some("eu-1a"));
+        assert_eq!(
+            config.get("socket.connection.setup.timeout.ms"),
+            Some("10000")
         );
     }
 

@@ -51,6 +51,10 @@ pub async fn ensure_topic_with(
     for (key, value) in config {
         new_topic = new_topic.set(key, value);
     }
+    let min_insync = settings.min_insync_replicas.map(|n| n.to_string());
+    if let Some(min_insync) = &min_insync {
+        new_topic = new_topic.set("min.insync.replicas", min_insync);
+    }
     let results = admin.create_topics([&new_topic], &options).await?;
     for result in results {
         match result {

@@ -172,9 +172,15 @@ impl OutboxRelay {
         publisher: &dyn Publisher,
         connection: &mut AnyConnection,
     ) -> anyhow::Result<usize> {
+        // Another relay may hold earlier rows (SKIP LOCKED passes them by). An event whose
+        // order has an earlier one still unpublished waits for it: a deletion's tombstone must
+        // never overtake the state it deletes, whoever publishes which.
         let select = format!(
             "SELECT id, order_id, event_key, payload, event_type, created_ms, traceparent \
-             FROM order_event WHERE published_ms IS NULL ORDER BY id LIMIT $1{}",
+             FROM order_event e WHERE published_ms IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM order_event earlier WHERE earlier.order_id = e.order_id \
+             AND earlier.published_ms IS NULL AND earlier.id < e.id) \
+             ORDER BY id LIMIT $1{}",
             self.db.backend().skip_locked()
         );
         let rows = sqlx::query(&select)

@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use orderflow_kafka::KafkaSettings;
@@ -133,6 +134,49 @@ pub(crate) struct ServiceArgs {
     /// How orders travel: `kafka`, or `feed` (the Atom feed; no broker).
     #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
     pub(crate) transport: TransportArg,
+    #[command(flatten)]
+    pub(crate) kafka_client: KafkaClientArgs,
+}
+
+/// What matters about Kafka on a cluster. Producers always use `acks=all` and idempotence (but
+/// on the embedded broker, which cannot take it); consumers store offsets only after the effect.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct KafkaClientArgs {
+    /// Replication factor of the topics orderflow creates (`order`, `order-state`,
+    /// `order.DLT`, `order.schemas`): 3 on a three-broker cluster.
+    #[arg(long, env = "ORDERFLOW_KAFKA_REPLICATION_FACTOR", default_value_t = 1)]
+    pub(crate) kafka_replication_factor: i32,
+    /// `min.insync.replicas` of the topics orderflow creates (default: the broker's); 2 with a
+    /// replication factor of 3 keeps every acknowledged record on two brokers.
+    #[arg(long, env = "ORDERFLOW_KAFKA_MIN_INSYNC_REPLICAS")]
+    pub(crate) kafka_min_insync_replicas: Option<i32>,
+    /// librdkafka's `client.rack`, so that consumers fetch from a replica in their rack (when
+    /// the brokers set `replica.selector.class`).
+    #[arg(long, env = "ORDERFLOW_KAFKA_CLIENT_RACK")]
+    pub(crate) kafka_client_rack: Option<String>,
+    /// Milliseconds an admin or metadata request may take.
+    #[arg(
+        long,
+        env = "ORDERFLOW_KAFKA_REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub(crate) kafka_request_timeout_ms: u64,
+    /// Milliseconds a record may wait for its acknowledgement before the relay sends it again
+    /// (it stays in the outbox meanwhile).
+    #[arg(
+        long,
+        env = "ORDERFLOW_KAFKA_MESSAGE_TIMEOUT_MS",
+        default_value_t = 20_000
+    )]
+    pub(crate) kafka_message_timeout_ms: u64,
+    /// Milliseconds a connection to one broker may take to set up before the client tries
+    /// another one.
+    #[arg(
+        long,
+        env = "ORDERFLOW_KAFKA_SOCKET_CONNECTION_SETUP_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub(crate) kafka_socket_connection_setup_timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -190,7 +234,7 @@ pub(crate) struct ConsumerArgs {
     #[arg(long, env = "ORDERFLOW_KAFKA_GROUP")]
     pub(crate) group: Option<String>,
     /// Seconds the group waits for an instance that stopped answering before moving its partitions.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, env = "ORDERFLOW_SESSION_TIMEOUT_SECS", default_value_t = 10)]
     pub(crate) session_timeout_secs: u64,
     /// The schema version records are read into, whatever version wrote them (Avro schema
     /// resolution): 2 (the newest), or 1 (as a consumer built before version 2 would).
@@ -294,6 +338,20 @@ impl ServiceArgs {
     /// The Kafka settings, on `--kafka-topic` or else `default_topic`.
     pub(crate) fn kafka(&self, default_topic: &str) -> KafkaSettings {
         let topic = self.kafka_topic.as_deref().unwrap_or(default_topic);
-        KafkaSettings::new(self.kafka_brokers.trim()).with_topic(topic.trim())
+        let client = &self.kafka_client;
+        let mut settings = KafkaSettings::new(self.kafka_brokers.trim()).with_topic(topic.trim());
+        settings.replication_factor = client.kafka_replication_factor;
+        settings.min_insync_replicas = client.kafka_min_insync_replicas;
+        settings.client_rack = client
+            .kafka_client_rack
+            .as_deref()
+            .map(str::trim)
+            .filter(|rack| !rack.is_empty())
+            .map(str::to_owned);
+        settings.request_timeout = Duration::from_millis(client.kafka_request_timeout_ms);
+        settings.message_timeout = Duration::from_millis(client.kafka_message_timeout_ms);
+        settings.connection_setup_timeout =
+            Duration::from_millis(client.kafka_socket_connection_setup_timeout_ms);
+        settings
     }
 }

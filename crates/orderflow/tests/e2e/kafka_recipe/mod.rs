@@ -9,5 +9,6 @@ mod late_topic;
 mod metrics;
 mod poison;
 mod scaling;
+mod two_relays;
 mod validation;
 mod worked_example;
