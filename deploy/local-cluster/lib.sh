@@ -366,21 +366,12 @@ leader_of_most() {
     | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'
 }
 
-# The topics orderflow uses, created here because orderflow creates them with replication
-# factor 1 (it has no setting for it yet); it leaves topics that exist alone. The configs of
-# the compacted ones are those orderflow gives them (crates/kafka/src/topics.rs, COMPACTED).
-create_topics() {
-  topics --create --if-not-exists --topic order --partitions 5 --replication-factor 3 \
-    --config min.insync.replicas=2 >/dev/null
-  topics --create --if-not-exists --topic order-state --partitions 5 --replication-factor 3 \
-    --config min.insync.replicas=2 --config cleanup.policy=compact --config segment.ms=10000 \
-    --config min.cleanable.dirty.ratio=0.01 --config delete.retention.ms=86400000 >/dev/null
-  topics --create --if-not-exists --topic order.DLT --partitions 5 --replication-factor 3 \
-    --config min.insync.replicas=2 >/dev/null
-  # Written only with `--format avro`: the writer schemas, compacted, one partition.
-  topics --create --if-not-exists --topic order.schemas --partitions 1 --replication-factor 3 \
-    --config min.insync.replicas=2 --config cleanup.policy=compact --config segment.ms=10000 \
-    --config min.cleanable.dirty.ratio=0.01 --config delete.retention.ms=86400000 >/dev/null
+# Whether order has created its topics (with the cluster's replication factor, from its own
+# --kafka-replication-factor) and each has a leader.
+order_topics_exist() {
+  local out
+  out=$(topics --describe --topic order 2>/dev/null) || return 1
+  [ "$(grep -c 'Partition:' <<<"$out")" -eq 5 ] && grep -q 'ReplicationFactor: 3' <<<"$out"
 }
 
 # --- orderflow services ----------------------------------------------------------------------
@@ -396,7 +387,8 @@ service_start() {
   start_process "$instance" "$instance" "$run_dir/$instance/service.log" \
     env -C "$run_dir/$instance" DATABASE_URL="$(db_url)" \
     "$bin" "$command" --bind "${host_addr[$instance]}" --port "$port" \
-    --kafka-brokers "$(kafka_bootstrap)"
+    --kafka-brokers "$(kafka_bootstrap)" \
+    --kafka-replication-factor 3 --kafka-min-insync-replicas 2
 }
 
 service_healthy() { curl -fsS -m 3 -o /dev/null "$(service_url "$1")/health"; }
