@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use orderflow_events::OrderPlaced;
 use orderflow_transport::{
-    Applied, BoxError, Checkpoint, HandleError, OrderEventHandler, ParkedEvent, ParkingLot,
+    Applied, BoxError, Checkpoint, CheckpointStore, HandleError, OrderEventHandler, ParkedEvent,
+    ParkingLot,
 };
 
 /// Everything one service's instances share, behind one lock: a "transaction" is one critical
@@ -158,5 +159,25 @@ impl ParkingLot for MemoryStore {
     async fn park(&self, event: &ParkedEvent<'_>) -> Result<(), BoxError> {
         self.pass(None, Some((event.source, event.error)));
         Ok(())
+    }
+}
+
+/// The position a transport keeps in the consumer's database (the feed's, an AMQP stream's).
+#[async_trait]
+impl CheckpointStore for MemoryStore {
+    async fn position(&self, stream: &str) -> Result<i64, BoxError> {
+        Ok(MemoryStore::position(self, stream))
+    }
+
+    async fn pass(
+        &self,
+        checkpoint: Option<&Checkpoint>,
+        parked: Option<&ParkedEvent<'_>>,
+    ) -> Result<bool, BoxError> {
+        Ok(MemoryStore::pass(
+            self,
+            checkpoint,
+            parked.map(|parked| (parked.source, parked.error)),
+        ))
     }
 }

@@ -2,11 +2,8 @@
 //! migrations, in every consumer service's schema), moved in the same transaction as each entry's effect.
 
 use async_trait::async_trait;
-use orderflow_events::EpochMillis;
-use orderflow_feed::FeedCheckpoints;
-use orderflow_feed::poller::Parked;
 use orderflow_storage::Database;
-use orderflow_transport::{BoxError, Checkpoint};
+use orderflow_transport::{BoxError, Checkpoint, CheckpointStore, ParkedEvent};
 use sqlx::{AnyConnection, Row};
 
 /// Moves `checkpoint` from `expected` to `next` inside the caller's transaction. `false` when the
@@ -38,14 +35,14 @@ pub async fn advance_checkpoint(
     Ok(moved == 1)
 }
 
-/// `FeedCheckpoints` on a consumer service's database.
+/// `CheckpointStore` on a consumer service's database (the feed's position, an AMQP stream's).
 #[derive(Debug, Clone)]
 pub struct DatabaseCheckpoints {
     pub db: Database,
 }
 
 #[async_trait]
-impl FeedCheckpoints for DatabaseCheckpoints {
+impl CheckpointStore for DatabaseCheckpoints {
     async fn position(&self, stream: &str) -> Result<i64, BoxError> {
         let row = sqlx::query("SELECT position FROM feed_checkpoint WHERE stream = $1")
             .bind(stream)
@@ -59,9 +56,8 @@ impl FeedCheckpoints for DatabaseCheckpoints {
 
     async fn pass(
         &self,
-        stream: &str,
         checkpoint: Option<&Checkpoint>,
-        parked: Option<Parked<'_>>,
+        parked: Option<&ParkedEvent<'_>>,
     ) -> Result<bool, BoxError> {
         let mut tx = self.db.begin().await?;
         if let Some(checkpoint) = checkpoint
@@ -71,18 +67,7 @@ impl FeedCheckpoints for DatabaseCheckpoints {
             return Ok(false);
         }
         if let Some(parked) = parked {
-            sqlx::query(
-                "INSERT INTO parked_event (stream, position, source, payload, error, parked_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(stream)
-            .bind(checkpoint.map(|checkpoint| checkpoint.next))
-            .bind(parked.source)
-            .bind(parked.payload)
-            .bind(parked.error)
-            .bind(EpochMillis::now().0)
-            .execute(&mut *tx)
-            .await?;
+            crate::parking::insert_parked(&mut tx, parked).await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -13,7 +13,7 @@ mod state;
 
 pub use checkpoint::{DatabaseCheckpoints, advance_checkpoint};
 pub use copies::{Copies, CopyList, LIST_LIMIT, check_view, expected_view};
-pub use intake::{FeedIntake, Intake, KafkaIntake, Transport};
+pub use intake::{AmqpIntake, FeedIntake, Intake, KafkaIntake, Transport};
 pub use parking::{DatabaseParkingLot, ParkedRow, ReplayReport, parked_events, replay_parked};
 pub use projection::{Projection, Projector, classify};
 pub use service::{Application, CONSUMER_MIGRATIONS, ConsumerServiceSettings, Service};

@@ -25,21 +25,31 @@ pub struct DatabaseParkingLot {
 #[async_trait]
 impl ParkingLot for DatabaseParkingLot {
     async fn park(&self, event: &ParkedEvent<'_>) -> Result<(), BoxError> {
-        sqlx::query(
-            "INSERT INTO parked_event (stream, position, source, payload, encoding, error, \
-             parked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(event.stream)
-        .bind(event.position)
-        .bind(event.source)
-        .bind(event.payload)
-        .bind(event.encoding)
-        .bind(event.error)
-        .bind(EpochMillis::now().0)
-        .execute(self.db.pool())
-        .await?;
+        let mut connection = self.db.pool().acquire().await?;
+        insert_parked(&mut connection, event).await?;
         Ok(())
     }
+}
+
+/// Adds `event` to the list, on `connection` (in the caller's transaction, if it has one).
+pub(crate) async fn insert_parked(
+    connection: &mut sqlx::AnyConnection,
+    event: &ParkedEvent<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO parked_event (stream, position, source, payload, encoding, error, \
+         parked_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event.stream)
+    .bind(event.position)
+    .bind(event.source)
+    .bind(event.payload)
+    .bind(event.encoding)
+    .bind(event.error)
+    .bind(EpochMillis::now().0)
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// One row of the list.

@@ -129,7 +129,7 @@ impl<S: Service> Application<S> {
     }
 
     pub async fn build(settings: ConsumerServiceSettings) -> anyhow::Result<Self> {
-        let intake = Intake::build(S::NAME, &settings)?;
+        let intake = Intake::build(S::NAME, S::TOPIC, &settings)?;
         let db = Self::connect_database(&settings.database).await?;
         let listener = orderflow_web::bind(settings.bind, settings.port).await?;
         let port = listener.local_addr()?.port();

@@ -6,5 +6,5 @@ pub mod poller;
 pub mod render;
 
 pub use paging::{CATCH_UP_LIMIT, FeedWindow, PageSize};
-pub use poller::{FeedCheckpoints, Poller, PollerSettings, PollerStatus};
+pub use poller::{Poller, PollerSettings, PollerStatus};
 pub use render::{FeedDocument, FeedEntry, render};

@@ -33,7 +33,20 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub enum OrderTransport {
     Kafka(KafkaSettings),
+    /// RabbitMQ: the `order` exchange, through the same outbox.
+    Amqp(orderflow_amqp::AmqpSettings),
     Feed,
+}
+
+impl OrderTransport {
+    /// `kafka`, `amqp`, `feed`: for `/health` and the journeys API.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OrderTransport::Kafka(_) => "kafka",
+            OrderTransport::Amqp(_) => "amqp",
+            OrderTransport::Feed => "feed",
+        }
+    }
 }
 
 impl Settings {

@@ -21,7 +21,7 @@ pub(crate) fn order_metrics(
     transport: &OrderTransport,
 ) -> Arc<orderflow_web::Metrics> {
     let mut metrics = orderflow_web::MetricsBuilder::new("order");
-    if let OrderTransport::Kafka(_) = transport {
+    if !matches!(transport, OrderTransport::Feed) {
         let pending = Gauge::<i64, AtomicI64>::default();
         let oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         metrics.registry().register(

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use orderflow_amqp::{AmqpProbe, AmqpPublisher};
 use orderflow_kafka::{BrokerProbe, KafkaPublisher};
 use orderflow_storage::{Database, Migrations};
 use orderflow_transport::Publisher;
@@ -12,7 +13,7 @@ use crate::catalog::Catalog;
 use crate::config::{OrderTransport, Settings};
 use crate::relay::OutboxRelay;
 use crate::routes;
-use crate::state::AppState;
+use crate::state::{AppState, Broker};
 
 /// The order service's migrations, for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -32,14 +33,22 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        if let OrderTransport::Kafka(kafka) = &settings.transport {
-            kafka.validate()?;
+        match &settings.transport {
+            OrderTransport::Kafka(kafka) => kafka.validate()?,
+            OrderTransport::Amqp(amqp) => amqp.validate()?,
+            OrderTransport::Feed => {}
         }
         let db = Database::connect(&settings.database, &[MIGRATIONS]).await?;
         let (publisher, broker): (Option<Arc<dyn Publisher>>, _) = match &settings.transport {
             OrderTransport::Kafka(kafka) => (
                 Some(Arc::new(KafkaPublisher::new(kafka.clone()))),
-                Some(BrokerProbe::new(kafka).context("cannot create the Kafka health probe")?),
+                Some(Broker::Kafka(
+                    BrokerProbe::new(kafka).context("cannot create the Kafka health probe")?,
+                )),
+            ),
+            OrderTransport::Amqp(amqp) => (
+                Some(Arc::new(AmqpPublisher::new(amqp.clone()))),
+                Some(Broker::Amqp(AmqpProbe::new(amqp))),
             ),
             OrderTransport::Feed => (None, None),
         };
@@ -61,6 +70,12 @@ impl Application {
                 records = %kafka.encoding.label(),
                 "Order service listening on {url} (feed at /feed)"
             ),
+            OrderTransport::Amqp(amqp) => tracing::info!(
+                port,
+                url = %amqp.redacted_url(),
+                exchange = %amqp.exchange,
+                "Order service listening on {url} (feed at /feed), publishing to RabbitMQ"
+            ),
             OrderTransport::Feed => {
                 tracing::info!(
                     port,
@@ -73,6 +88,7 @@ impl Application {
             catalog,
             db,
             relay_wake,
+            transport: settings.transport.name(),
             broker,
             feed_page_size: settings.feed_page_size,
             public_url: settings.public_url.clone(),

@@ -11,6 +11,24 @@ use crate::db;
 use crate::domain::Invalid;
 use crate::domain::NewOrder;
 
+/// The broker order publishes to, asked for `/health`.
+#[derive(Clone, Debug)]
+pub enum Broker {
+    Kafka(BrokerProbe),
+    Amqp(orderflow_amqp::AmqpProbe),
+}
+
+impl Broker {
+    /// `Ok(Some(partitions of the topic))` on Kafka (0: not created yet), `Ok(None)` on
+    /// RabbitMQ; why it cannot be reached otherwise.
+    pub async fn check(&self) -> Result<Option<usize>, String> {
+        match self {
+            Broker::Kafka(probe) => probe.check().await.map(Some),
+            Broker::Amqp(probe) => probe.check().await.map(|()| None),
+        }
+    }
+}
+
 /// Everything a request handler may touch. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -20,8 +38,10 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Wakes the outbox relay once an order has committed, so its event leaves immediately.
     pub relay_wake: Arc<Notify>,
+    /// `kafka`, `amqp` or `feed`.
+    pub transport: &'static str,
     /// Asks the broker whether it is reachable, for `/health`; `None` in feed mode.
-    pub broker: Option<BrokerProbe>,
+    pub broker: Option<Broker>,
     /// Entries per feed document.
     pub feed_page_size: PageSize,
     /// The configured public URL for the feed's links, if any.

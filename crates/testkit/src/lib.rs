@@ -3,6 +3,7 @@
 mod broker;
 mod env;
 pub mod kafka;
+pub mod rabbit;
 mod wait;
 
 pub use broker::KafkaBroker;

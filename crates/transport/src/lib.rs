@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod backoff;
+mod checkpoints;
 mod decoding;
 mod delivery;
 mod handler;
@@ -8,6 +9,7 @@ mod parking;
 mod publisher;
 
 pub use backoff::Backoff;
+pub use checkpoints::CheckpointStore;
 pub use decoding::{Decoded, Decoder, WriterSchemas};
 pub use delivery::{
     Content, Delivery, DeliveryStats, Incoming, Positions, Progress, RECENT_STORED, Stopped, Stored,

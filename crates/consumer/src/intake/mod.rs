@@ -1,6 +1,7 @@
 //! How order events reach a consumer service: one variant per transport, each with how it is
 //! built, how it runs, and what it says on `/health`.
 
+mod amqp;
 mod feed;
 mod kafka;
 
@@ -12,6 +13,7 @@ use orderflow_storage::Database;
 use orderflow_transport::{DeliveryStats, OrderEventHandler};
 use tokio_util::sync::CancellationToken;
 
+pub use self::amqp::AmqpIntake;
 pub use self::feed::FeedIntake;
 pub use self::kafka::KafkaIntake;
 use crate::ConsumerServiceSettings;
@@ -21,6 +23,8 @@ use crate::ConsumerServiceSettings;
 pub enum Transport {
     /// Kafka, as a member of the service's consumer group.
     Kafka(orderflow_kafka::KafkaSettings),
+    /// RabbitMQ: the service's queue, bound to the `order` exchange.
+    Amqp(orderflow_amqp::AmqpSettings),
     /// Polling the order service's Atom feed.
     Feed(orderflow_feed::PollerSettings),
 }
@@ -29,17 +33,27 @@ pub enum Transport {
 #[derive(Debug)]
 pub enum Intake {
     Kafka(KafkaIntake),
+    Amqp(AmqpIntake),
     Feed(FeedIntake),
 }
 
 impl Intake {
     /// Checks the settings and prepares what `/health` needs; consumes nothing yet.
+    /// `topic`: what the service reads on Kafka (`order`, or bonus's `order-state`); on
+    /// RabbitMQ, the matching routing key.
     pub(crate) fn build(
         service: &'static str,
+        topic: &str,
         settings: &ConsumerServiceSettings,
     ) -> anyhow::Result<Self> {
         Ok(match &settings.transport {
             Transport::Kafka(kafka) => Intake::Kafka(KafkaIntake::build(service, kafka, settings)?),
+            Transport::Amqp(amqp) => Intake::Amqp(AmqpIntake::build(
+                service,
+                amqp,
+                amqp::routing_of(topic),
+                settings,
+            )?),
             Transport::Feed(feed) => Intake::Feed(FeedIntake::build(service, feed)),
         })
     }
@@ -57,6 +71,9 @@ impl Intake {
     ) -> anyhow::Result<()> {
         match self {
             Intake::Kafka(kafka) => kafka.run(handler, db, holds_nothing, shutdown).await,
+            // A queue holds what is not acknowledged yet, a stream's position is in the
+            // database (0 when it holds nothing): neither needs telling.
+            Intake::Amqp(amqp) => amqp.run(handler, db, shutdown).await,
             Intake::Feed(feed) => feed.run(handler, db, shutdown).await,
         }
     }
@@ -65,6 +82,7 @@ impl Intake {
     pub(crate) async fn health(&self) -> (bool, serde_json::Value) {
         match self {
             Intake::Kafka(kafka) => kafka.health().await,
+            Intake::Amqp(amqp) => amqp.health().await,
             Intake::Feed(feed) => feed.health(),
         }
     }
@@ -73,6 +91,7 @@ impl Intake {
     pub fn delivery(&self) -> &Arc<DeliveryStats> {
         match self {
             Intake::Kafka(kafka) => kafka.status().delivery(),
+            Intake::Amqp(amqp) => amqp.status().delivery(),
             Intake::Feed(feed) => feed.status().delivery(),
         }
     }
@@ -81,7 +100,7 @@ impl Intake {
     pub fn kafka_status(&self) -> Option<&Arc<ConsumerStatus>> {
         match self {
             Intake::Kafka(kafka) => Some(kafka.status()),
-            Intake::Feed(_) => None,
+            Intake::Amqp(_) | Intake::Feed(_) => None,
         }
     }
 
@@ -89,7 +108,7 @@ impl Intake {
     pub fn feed_status(&self) -> Option<&Arc<PollerStatus>> {
         match self {
             Intake::Feed(feed) => Some(feed.status()),
-            Intake::Kafka(_) => None,
+            Intake::Kafka(_) | Intake::Amqp(_) => None,
         }
     }
 
@@ -97,7 +116,7 @@ impl Intake {
     pub fn feed(&self) -> Option<&FeedIntake> {
         match self {
             Intake::Feed(feed) => Some(feed),
-            Intake::Kafka(_) => None,
+            Intake::Kafka(_) | Intake::Amqp(_) => None,
         }
     }
 }

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use orderflow_transport::{BoxError, Checkpoint, Positions, Stopped};
+use orderflow_transport::{BoxError, Checkpoint, CheckpointStore, ParkedEvent, Positions, Stopped};
 
 use super::fetch::FeedRecord;
 use super::walk::Walked;
-use super::{FeedCheckpoints, Parked, PollError, Poller, PollerStatus};
+use super::{PollError, Poller, PollerStatus};
 
 /// Orders applied in one transaction at most.
 const APPLY_BATCH: usize = 100;
@@ -32,7 +32,7 @@ struct FeedPositions<'a> {
     stream: &'a str,
     /// The stored position this poll has reached.
     position: AtomicI64,
-    checkpoints: &'a dyn FeedCheckpoints,
+    checkpoints: &'a dyn CheckpointStore,
     status: &'a PollerStatus,
 }
 
@@ -57,9 +57,12 @@ impl Positions<FeedRecord> for FeedPositions<'_> {
     async fn pass(&self, record: &FeedRecord, parked: Option<&str>) -> Result<bool, BoxError> {
         let checkpoint = self.checkpoint(std::slice::from_ref(record));
         let payload = record.content.payload();
-        let parked = parked.map(|error| Parked {
+        let parked = parked.map(|error| ParkedEvent {
+            stream: self.stream,
+            position: record.position,
             source: &record.source,
             payload: payload.as_deref(),
+            encoding: "json",
             error,
         });
         if checkpoint.is_none() && parked.is_none() {
@@ -67,7 +70,7 @@ impl Positions<FeedRecord> for FeedPositions<'_> {
             return Ok(true);
         }
         self.checkpoints
-            .pass(self.stream, checkpoint.as_ref(), parked)
+            .pass(checkpoint.as_ref(), parked.as_ref())
             .await
     }
 }

@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use orderflow_transport::{
-    Backoff, BoxError, Checkpoint, Delivery, DeliveryStats, OrderEventHandler, error_chain,
+    Backoff, BoxError, CheckpointStore, Delivery, DeliveryStats, OrderEventHandler, error_chain,
 };
 use reqwest::{StatusCode, Url};
 use tokio::sync::{mpsc, oneshot};
@@ -42,35 +41,6 @@ impl PollerSettings {
             reader: "feed reader".to_owned(),
         }
     }
-}
-
-/// Where a consumer keeps its feed position, in its own database.
-#[async_trait]
-pub trait FeedCheckpoints: Send + Sync + 'static {
-    /// The last position applied from `stream` (0 before the first).
-    async fn position(&self, stream: &str) -> Result<i64, BoxError>;
-
-    /// Moves past an entry that is not applied: the checkpoint from `expected` to `next` (none
-    /// for a feed without positions, where only parking is left to do), and the entry parked
-    /// (stored with `error` and what was read, for a later replay) when `parked` is `Some`, or
-    /// skipped (its order was deleted). Returns `false` if another instance moved the checkpoint
-    /// first.
-    async fn pass(
-        &self,
-        stream: &str,
-        checkpoint: Option<&Checkpoint>,
-        parked: Option<Parked<'_>>,
-    ) -> Result<bool, BoxError>;
-}
-
-/// An entry that could not be applied.
-#[derive(Debug, Clone, Copy)]
-pub struct Parked<'a> {
-    /// The order's URL.
-    pub source: &'a str,
-    /// What it answered, if anything.
-    pub payload: Option<&'a str>,
-    pub error: &'a str,
 }
 
 /// What the poller did last, for health pages and tests. Shared with the poller task.
@@ -140,7 +110,7 @@ pub type PollNow = oneshot::Sender<()>;
 pub struct Poller {
     settings: PollerSettings,
     delivery: Delivery,
-    checkpoints: Arc<dyn FeedCheckpoints>,
+    checkpoints: Arc<dyn CheckpointStore>,
     status: Arc<PollerStatus>,
     client: reqwest::Client,
     /// `ETag` and `Last-Modified` of the current document, kept once every entry of it was
@@ -160,7 +130,7 @@ impl Poller {
     pub fn new(
         settings: PollerSettings,
         handler: Arc<dyn OrderEventHandler>,
-        checkpoints: Arc<dyn FeedCheckpoints>,
+        checkpoints: Arc<dyn CheckpointStore>,
         status: Arc<PollerStatus>,
     ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()

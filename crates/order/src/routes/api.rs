@@ -39,7 +39,7 @@ async fn journeys_index(
     let orders = db::journeys(&state.db, limit).await?;
     let outbox = db::outbox(&state.db).await?;
     Ok(Json(serde_json::json!({
-        "transport": if state.broker.is_some() { "kafka" } else { "feed" },
+        "transport": state.transport,
         "orders": orders,
         "outbox": outbox,
     }))

@@ -29,14 +29,14 @@ async fn health(State(state): State<AppState>) -> Response {
     };
     let status = match (&database, &broker) {
         (Err(_), _) => "down",
-        (Ok(()), Some(Ok(partitions))) if *partitions > 0 => "up",
-        (Ok(()), None) => "up",
+        (Ok(()), Some(Ok(Some(partitions)))) if *partitions > 0 => "up",
+        (Ok(()), Some(Ok(None)) | None) => "up",
         (Ok(()), Some(_)) => "degraded",
     };
     let mut body = json!({
         "service": "order",
         "status": status,
-        "transport": if broker.is_some() { "kafka" } else { "feed" },
+        "transport": state.transport,
         "database": match &database { Ok(()) => json!("up"), Err(error) => json!({"down": error.to_string()}) },
         "pendingEvents": pending,
         "process": orderflow_web::process_info(),
@@ -46,7 +46,9 @@ async fn health(State(state): State<AppState>) -> Response {
             Ok(_) => json!("up"),
             Err(error) => json!({"down": error}),
         };
-        body["topicPartitions"] = json!(broker.ok());
+        if let Ok(Some(partitions)) = broker {
+            body["topicPartitions"] = json!(partitions);
+        }
     }
     let code = if database.is_ok() {
         StatusCode::OK

@@ -72,8 +72,9 @@ pub(crate) struct UpArgs {
     /// Leave a service that exits dead instead of restarting it.
     #[arg(long)]
     pub(crate) no_restart: bool,
-    /// How orders travel: `kafka` (the embedded broker unless --kafka-brokers), or `feed` (the
-    /// Atom feed, polled by the consumers; no broker at all).
+    /// How orders travel: `kafka` (the embedded broker unless --kafka-brokers), `amqp`
+    /// (RabbitMQ: a node of its own in --data-dir, started by `up`, unless --amqp-url), or `feed`
+    /// (the Atom feed, polled by the consumers; no broker at all).
     #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
     pub(crate) transport: TransportArg,
     /// How order writes its records (passed to order).
@@ -85,7 +86,40 @@ pub(crate) struct UpArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum TransportArg {
     Kafka,
+    /// RabbitMQ (AMQP 0-9-1).
+    Amqp,
     Feed,
+}
+
+/// `--amqp-queue-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum QueueTypeArg {
+    Classic,
+    Quorum,
+    Stream,
+}
+
+/// Where RabbitMQ is, with `--transport amqp`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AmqpArgs {
+    /// With --transport amqp: RabbitMQ's URL.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        hide_env_values = true
+    )]
+    pub(crate) amqp_url: String,
+    /// With --transport amqp: the exchange order publishes to (its dead-letter exchange is
+    /// `<exchange>.DLX`).
+    #[arg(long, env = "ORDERFLOW_AMQP_EXCHANGE", default_value = "order")]
+    pub(crate) amqp_exchange: String,
+    /// With --transport amqp: the kind of queue a consumer service declares. `classic` or
+    /// `quorum`: messages are gone once acknowledged, and a service started later sees only
+    /// what is published after its queue exists; `stream`: the history stays, a service started
+    /// later reads it from the first message (its instances then each read everything).
+    #[arg(long, env = "ORDERFLOW_AMQP_QUEUE_TYPE", value_enum, default_value_t = QueueTypeArg::Classic)]
+    pub(crate) amqp_queue_type: QueueTypeArg,
 }
 
 impl Default for UpArgs {
@@ -131,11 +165,13 @@ pub(crate) struct ServiceArgs {
     /// PostgreSQL schema of this service (default: its name; `orders` for order).
     #[arg(long)]
     pub(crate) schema: Option<String>,
-    /// How orders travel: `kafka`, or `feed` (the Atom feed; no broker).
+    /// How orders travel: `kafka`, `amqp` (RabbitMQ), or `feed` (the Atom feed; no broker).
     #[arg(long, env = "ORDERFLOW_TRANSPORT", value_enum, default_value_t = TransportArg::Kafka)]
     pub(crate) transport: TransportArg,
     #[command(flatten)]
     pub(crate) kafka_client: KafkaClientArgs,
+    #[command(flatten)]
+    pub(crate) amqp: AmqpArgs,
 }
 
 /// What matters about Kafka on a cluster. Producers always use `acks=all` and idempotence (but
@@ -336,6 +372,18 @@ impl ServiceArgs {
     }
 
     /// The Kafka settings, on `--kafka-topic` or else `default_topic`.
+    /// The RabbitMQ settings.
+    pub(crate) fn amqp(&self) -> orderflow_amqp::AmqpSettings {
+        let amqp = &self.amqp;
+        orderflow_amqp::AmqpSettings::new(amqp.amqp_url.trim())
+            .with_exchange(amqp.amqp_exchange.trim())
+            .with_queue_type(match amqp.amqp_queue_type {
+                QueueTypeArg::Classic => orderflow_amqp::QueueType::Classic,
+                QueueTypeArg::Quorum => orderflow_amqp::QueueType::Quorum,
+                QueueTypeArg::Stream => orderflow_amqp::QueueType::Stream,
+            })
+    }
+
     pub(crate) fn kafka(&self, default_topic: &str) -> KafkaSettings {
         let topic = self.kafka_topic.as_deref().unwrap_or(default_topic);
         let client = &self.kafka_client;

@@ -28,12 +28,16 @@ pub(super) fn order_settings(args: OrderArgs) -> anyhow::Result<orderflow_order:
                 .kafka(orderflow_events::ORDER_TOPIC)
                 .with_encoding(args.encoding.record_encoding()),
         ),
-        TransportArg::Feed => {
+        TransportArg::Amqp | TransportArg::Feed => {
             anyhow::ensure!(
                 args.encoding.record_encoding() == RecordEncoding::JSON,
-                "--format and --schema-version choose how records are written on Kafka; the feed serves the contract's JSON documents"
+                "--format and --schema-version choose how records are written on Kafka; RabbitMQ's messages and the feed carry the contract's JSON"
             );
-            orderflow_order::OrderTransport::Feed
+            if service.transport == TransportArg::Amqp {
+                orderflow_order::OrderTransport::Amqp(service.amqp())
+            } else {
+                orderflow_order::OrderTransport::Feed
+            }
         }
     };
     let mut settings = orderflow_order::Settings::new(service.database_url("order"), transport);
@@ -62,6 +66,7 @@ pub(super) fn consumer_settings<S: orderflow_consumer::Service>(
         TransportArg::Kafka => orderflow_consumer::Transport::Kafka(
             service.kafka(S::TOPIC).with_reader_version(reader_version),
         ),
+        TransportArg::Amqp => orderflow_consumer::Transport::Amqp(service.amqp()),
         TransportArg::Feed => {
             anyhow::ensure!(
                 args.poll_interval_ms >= 10,

@@ -12,12 +12,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use orderflow_conformance::{Characteristics, Event, Instance, MemoryStore, TransportUnderTest};
-use orderflow_feed::poller::Parked;
 use orderflow_feed::{
-    FeedCheckpoints, FeedDocument, FeedEntry, FeedWindow, PageSize, Poller, PollerSettings,
-    PollerStatus, render,
+    FeedDocument, FeedEntry, FeedWindow, PageSize, Poller, PollerSettings, PollerStatus, render,
 };
-use orderflow_transport::{BoxError, Checkpoint};
 use tokio_util::sync::CancellationToken;
 
 /// Small pages, so that readers walk archives.
@@ -102,28 +99,6 @@ async fn event(State((events, _)): Shared, Path(position): Path<usize>) -> Respo
     }
 }
 
-/// The poller's position, kept in the suite's store (a consumer's database, in memory).
-struct StoreCheckpoints(Arc<MemoryStore>);
-
-#[async_trait]
-impl FeedCheckpoints for StoreCheckpoints {
-    async fn position(&self, stream: &str) -> Result<i64, BoxError> {
-        Ok(self.0.position(stream))
-    }
-
-    async fn pass(
-        &self,
-        _stream: &str,
-        checkpoint: Option<&Checkpoint>,
-        parked: Option<Parked<'_>>,
-    ) -> Result<bool, BoxError> {
-        Ok(self.0.pass(
-            checkpoint,
-            parked.map(|parked| (parked.source, parked.error)),
-        ))
-    }
-}
-
 #[async_trait]
 impl TransportUnderTest for Feed {
     fn characteristics(&self) -> Characteristics {
@@ -144,7 +119,7 @@ impl TransportUnderTest for Feed {
         settings.interval = Duration::from_millis(100);
         let status = Arc::new(PollerStatus::default());
         let stats = Arc::clone(status.delivery());
-        let checkpoints = Arc::new(StoreCheckpoints(store.clone()));
+        let checkpoints = store.clone();
         let poller =
             Poller::new(settings, store, checkpoints, status).expect("the poller's HTTP client");
         let shutdown = CancellationToken::new();
