@@ -21,6 +21,8 @@ use crate::projection::{BonusOrders, points};
 pub struct CustomersPage {
     /// Show the "Poll" button: this instance reads the feed.
     polls_feed: bool,
+    /// What the transport cannot give this service (a RabbitMQ queue keeps no history).
+    history_note: Option<&'static str>,
     customers: Vec<CustomerPoints>,
     /// Live orders counted.
     orders: i64,
@@ -84,6 +86,7 @@ impl Copies for BonusOrders {
     fn list_page(list: CopyList<CustomerPoints>) -> CustomersPage {
         CustomersPage {
             polls_feed: list.polls_feed,
+            history_note: list.history_note,
             customers: list.copies,
             orders: list.total,
         }

@@ -62,6 +62,9 @@ pub trait Copies: Send + Sync + 'static {
 pub struct CopyList<S> {
     /// Show the "Poll" button: this instance reads the feed.
     pub polls_feed: bool,
+    /// What the transport cannot give this service, said on the page: a RabbitMQ queue holds
+    /// only what was published since it exists.
+    pub history_note: Option<&'static str>,
     pub copies: Vec<S>,
     /// How many copies there are in all.
     pub total: i64,
@@ -155,6 +158,7 @@ async fn list<C: Copies>(
         .map_err(anyhow::Error::from)?;
     Ok(HtmlPage::ok(C::list_page(CopyList {
         polls_feed: state.polls_feed(),
+        history_note: state.history_note(),
         copies,
         total,
     })))

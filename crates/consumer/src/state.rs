@@ -38,4 +38,11 @@ impl ConsumerState {
     pub fn polls_feed(&self) -> bool {
         self.intake.feed().is_some()
     }
+
+    /// What the list pages say when the transport keeps no history for this service.
+    pub fn history_note(&self) -> Option<&'static str> {
+        self.intake.keeps_no_history().then_some(
+            "This service reads a RabbitMQ queue: it holds only the orders placed since its queue exists; what was published before is gone for it (a stream queue would keep it).",
+        )
+    }
 }

@@ -15,6 +15,8 @@ use crate::projection::Invoices;
 pub struct InvoicesPage {
     /// Show the "Poll" button: this instance reads the feed.
     polls_feed: bool,
+    /// What the transport cannot give this service (a RabbitMQ queue keeps no history).
+    history_note: Option<&'static str>,
     invoices: Vec<InvoiceSummary>,
     total: i64,
 }
@@ -57,6 +59,7 @@ impl Copies for Invoices {
     fn list_page(list: CopyList<InvoiceSummary>) -> InvoicesPage {
         InvoicesPage {
             polls_feed: list.polls_feed,
+            history_note: list.history_note,
             invoices: list.copies,
             total: list.total,
         }

@@ -15,6 +15,8 @@ use crate::projection::Shipments;
 pub struct ShipmentsPage {
     /// Show the "Poll" button: this instance reads the feed.
     polls_feed: bool,
+    /// What the transport cannot give this service (a RabbitMQ queue keeps no history).
+    history_note: Option<&'static str>,
     shipments: Vec<ShipmentSummary>,
     total: i64,
 }
@@ -57,6 +59,7 @@ impl Copies for Shipments {
     fn list_page(list: CopyList<ShipmentSummary>) -> ShipmentsPage {
         ShipmentsPage {
             polls_feed: list.polls_feed,
+            history_note: list.history_note,
             shipments: list.copies,
             total: list.total,
         }

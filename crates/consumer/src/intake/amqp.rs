@@ -65,6 +65,11 @@ impl AmqpIntake {
         }
     }
 
+    /// Whether a service that starts later still finds what was published before (a stream).
+    pub fn keeps_history(&self) -> bool {
+        self.settings.amqp.queue_type.keeps_history()
+    }
+
     pub fn status(&self) -> &Arc<AmqpStatus> {
         &self.status
     }

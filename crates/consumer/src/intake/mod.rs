@@ -112,6 +112,15 @@ impl Intake {
         }
     }
 
+    /// Whether what was published before this service's queue existed is gone for it (a
+    /// RabbitMQ classic or quorum queue); Kafka, a stream and the feed keep the history.
+    pub fn keeps_no_history(&self) -> bool {
+        match self {
+            Intake::Amqp(amqp) => !amqp.keeps_history(),
+            Intake::Kafka(_) | Intake::Feed(_) => false,
+        }
+    }
+
     /// The feed intake, which can be asked to poll now.
     pub fn feed(&self) -> Option<&FeedIntake> {
         match self {

@@ -67,6 +67,18 @@ impl TestSystem {
         }
     }
 
+    /// RabbitMQ settings with the test's own exchange (its name is the test's topic's), on
+    /// `url`, with `queue_type` queues.
+    pub fn amqp(
+        &self,
+        url: &str,
+        queue_type: orderflow_amqp::QueueType,
+    ) -> orderflow_amqp::AmqpSettings {
+        orderflow_amqp::AmqpSettings::new(url)
+            .with_exchange(self.iso.topic())
+            .with_queue_type(queue_type)
+    }
+
     /// The test's topic on the shared broker.
     pub fn kafka(&self) -> KafkaSettings {
         KafkaSettings::new(&self.env.kafka_brokers).with_topic(self.iso.topic())
@@ -84,6 +96,12 @@ impl TestSystem {
     /// order with the feed recipe (no Kafka), on `port` (0: any), with feed pages of `page_size`.
     pub async fn start_order_feed(&self, port: u16, page_size: Option<u32>) -> RunningOrder {
         self.start_order_on(orderflow_order::OrderTransport::Feed, port, page_size)
+            .await
+    }
+
+    /// order publishing to RabbitMQ with `amqp`.
+    pub async fn start_order_amqp(&self, amqp: orderflow_amqp::AmqpSettings) -> RunningOrder {
+        self.start_order_on(orderflow_order::OrderTransport::Amqp(amqp), 0, None)
             .await
     }
 

@@ -1,4 +1,4 @@
-//! The two recipes end to end. Without `DATABASE_URL` and `KAFKA_BROKERS`: SQLite files and the
+//! The recipes end to end (Kafka, the feed, RabbitMQ). Without `DATABASE_URL` and `KAFKA_BROKERS`: SQLite files and the
 //! embedded broker; with them (`.ci/run`): a real PostgreSQL and Apache Kafka. Every test has its
 //! own schemas (or files), topic, consumer groups and ports, so they run in parallel.
 
@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod amqp_recipe;
 mod bonus;
 mod feed_recipe;
 mod kafka_recipe;
