@@ -4,7 +4,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use anyhow::Context;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use orderflow_transport::Backoff;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
@@ -24,6 +24,8 @@ pub(crate) struct ProcessSpec {
     pub(crate) args: Vec<OsString>,
     /// `DATABASE_URL` for the child; `None` removes it (the child then uses SQLite files).
     pub(crate) database_url: Option<String>,
+    /// More environment for the child (RabbitMQ's node takes its settings so).
+    pub(crate) env: Vec<(OsString, OsString)>,
     /// Its position, for its log colour.
     pub(crate) index: usize,
 }
@@ -158,6 +160,7 @@ fn spawn(spec: &ProcessSpec, logs: &LogMux) -> anyhow::Result<Running> {
     if let Some(url) = &spec.database_url {
         command.env("DATABASE_URL", url);
     }
+    command.envs(spec.env.iter().map(|(name, value)| (name, value)));
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot run {}", spec.executable.display()))?;
@@ -205,6 +208,10 @@ async fn pipe_lines(stream: impl AsyncRead + Unpin, name: String, index: usize, 
 async fn stop_from_lab(spec: &ProcessSpec, child: &mut Child, kill: bool, logs: &LogMux) {
     let pid = child.id().map(|p| p.to_string()).unwrap_or_default();
     if kill {
+        // The whole group: a child's own children (RabbitMQ's node) die with it, as in a crash.
+        if let Some(id) = child.id() {
+            let _ = killpg(Pid::from_raw(id as i32), Signal::SIGKILL);
+        }
         let _ = child.kill().await;
         logs.say(&format!(
             "{} (pid {pid}) killed with SIGKILL from the lab; it stays down until started",

@@ -217,6 +217,7 @@ impl Lab for UpLab {
             executable: self.settings.executable.clone(),
             args: service_args(&self.settings, service, port, &self.brokers),
             database_url: self.settings.database_url.clone(),
+            env: Vec::new(),
             index: self.processes().len() + 1,
         };
         self.services.start(spec, Some(service));
@@ -257,6 +258,15 @@ pub(crate) fn service_args(
                 .into(),
             ]);
         }
+    } else if let Some(amqp) = &settings.amqp {
+        args.extend([
+            "--transport".into(),
+            "amqp".into(),
+            "--amqp-url".into(),
+            brokers.into(),
+            "--amqp-queue-type".into(),
+            amqp.queue_type.clone().into(),
+        ]);
     } else {
         args.extend(["--kafka-brokers".into(), brokers.into()]);
     }

@@ -5,11 +5,12 @@ mod child;
 mod lab;
 mod logs;
 pub mod process;
+mod rabbitmq;
 mod settings;
 mod up;
 
 pub use broker_binary::{BROKER_BINARY, locate_or_build as locate_broker};
-pub use settings::{Ports, Scale, UpSettings};
+pub use settings::{AmqpUp, Ports, Scale, UpSettings};
 pub use up::up;
 
 /// Set in a child's environment: the child stops when its stdin (a pipe from `up`) closes.

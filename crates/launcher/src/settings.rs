@@ -142,6 +142,19 @@ pub struct UpSettings {
     pub bind: std::net::IpAddr,
     /// More flags for order, e.g. `--format avro --schema-version 2`.
     pub order_flags: Vec<String>,
+    /// The AMQP recipe: RabbitMQ instead of Kafka.
+    pub amqp: Option<AmqpUp>,
+}
+
+/// `up --transport amqp`.
+#[derive(Debug, Clone)]
+pub struct AmqpUp {
+    /// A RabbitMQ elsewhere (`--amqp-url`); `None`: `up` runs a node of its own in the data
+    /// folder, on `port`.
+    pub url: Option<String>,
+    pub port: u16,
+    /// `classic`, `quorum` or `stream`, for every service.
+    pub queue_type: String,
 }
 
 #[cfg(test)]

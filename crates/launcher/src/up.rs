@@ -45,34 +45,53 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
     // The broker first: everything else talks to it.
     let mut broker = None;
     let mut broker_pid = None;
-    let brokers = match (&settings.kafka_brokers, &settings.broker_executable) {
-        _ if settings.feed => String::new(),
-        (Some(brokers), _) => brokers.clone(),
-        (None, None) => {
-            bail!("no Kafka: pass --kafka-brokers, or build orderflow with its embedded broker")
+    let brokers = if let Some(amqp) = &settings.amqp {
+        match &amqp.url {
+            Some(url) => url.clone(),
+            None => {
+                ensure_free(amqp.port, "--amqp-port")?;
+                let spec = crate::rabbitmq::node_spec(&settings.data_dir, amqp.port)?;
+                let supervisor = Arc::new(Supervisor::new(logs.clone(), restart));
+                broker_pid = Some(supervisor.start(spec, None));
+                broker = Some(supervisor);
+                let url = orderflow_amqp::node::node_url(amqp.port);
+                orderflow_amqp::node::wait_until_ready(&url, Duration::from_secs(90))
+                    .await
+                    .map_err(|error| anyhow::anyhow!("RabbitMQ did not start: {error}"))?;
+                url
+            }
         }
-        (None, Some(executable)) => {
-            let port = settings.ports.broker;
-            ensure_free(port, "--broker-port")?;
-            let spec = ProcessSpec {
-                name: "kafka".to_owned(),
-                executable: executable.clone(),
-                database_url: None,
-                args: vec![
-                    "--port".into(),
-                    port.to_string().into(),
-                    "--data-dir".into(),
-                    settings.data_dir.clone().into(),
-                ],
-                index: 0,
-            };
-            let supervisor = Arc::new(Supervisor::new(logs.clone(), restart));
-            broker_pid = Some(supervisor.start(spec, None));
-            broker = Some(supervisor);
-            wait_for_port(port, Duration::from_secs(30))
-                .await
-                .context("the embedded Kafka broker did not start")?;
-            format!("127.0.0.1:{port}")
+    } else {
+        match (&settings.kafka_brokers, &settings.broker_executable) {
+            _ if settings.feed => String::new(),
+            (Some(brokers), _) => brokers.clone(),
+            (None, None) => {
+                bail!("no Kafka: pass --kafka-brokers, or build orderflow with its embedded broker")
+            }
+            (None, Some(executable)) => {
+                let port = settings.ports.broker;
+                ensure_free(port, "--broker-port")?;
+                let spec = ProcessSpec {
+                    name: "kafka".to_owned(),
+                    executable: executable.clone(),
+                    database_url: None,
+                    env: Vec::new(),
+                    args: vec![
+                        "--port".into(),
+                        port.to_string().into(),
+                        "--data-dir".into(),
+                        settings.data_dir.clone().into(),
+                    ],
+                    index: 0,
+                };
+                let supervisor = Arc::new(Supervisor::new(logs.clone(), restart));
+                broker_pid = Some(supervisor.start(spec, None));
+                broker = Some(supervisor);
+                wait_for_port(port, Duration::from_secs(30))
+                    .await
+                    .context("the embedded Kafka broker did not start")?;
+                format!("127.0.0.1:{port}")
+            }
         }
     };
 
@@ -87,6 +106,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
             // Through the environment, not the command line: `ps` shows arguments to everyone,
             // and a database URL may carry a password.
             database_url: settings.database_url.clone(),
+            env: Vec::new(),
             index: index + 1,
         };
         pids.push(services.start(spec, Some(instance.service)));
@@ -281,7 +301,12 @@ fn print_banner(
             ));
         }
     }
-    logs.say(&format!("  {:<14} {kafka}", "kafka"));
+    let broker = if settings.amqp.is_some() {
+        "rabbitmq"
+    } else {
+        "kafka"
+    };
+    logs.say(&format!("  {broker:<14} {kafka}"));
     let database = match &settings.database_url {
         Some(_) => "PostgreSQL (--database-url)".to_owned(),
         None => format!("SQLite files in {}", settings.data_dir.display()),
@@ -296,6 +321,21 @@ fn kafka_summary(
     brokers: &str,
     broker_pid: Option<&watch::Receiver<Option<u32>>>,
 ) -> String {
+    let pid = broker_pid
+        .and_then(|pid| *pid.borrow())
+        .map(|p| format!("  (pid {p})"))
+        .unwrap_or_default();
+    if let Some(amqp) = &settings.amqp {
+        let queues = format!("{} queues", amqp.queue_type);
+        return match &amqp.url {
+            Some(_) => format!("{} (external), {queues}", redact(brokers)),
+            None => format!(
+                "{} (a node of its own, {}), {queues}{pid}",
+                redact(brokers),
+                settings.data_dir.join("rabbitmq").display()
+            ),
+        };
+    }
     match &settings.kafka_brokers {
         Some(_) => format!("{brokers} (external)"),
         None => format!(
@@ -307,4 +347,9 @@ fn kafka_summary(
                 .unwrap_or_default()
         ),
     }
+}
+
+/// An AMQP URL without its password.
+fn redact(url: &str) -> String {
+    orderflow_amqp::AmqpSettings::new(url).redacted_url()
 }

@@ -80,6 +80,15 @@ pub(crate) struct UpArgs {
     /// How order writes its records (passed to order).
     #[command(flatten)]
     pub(crate) encoding: EncodingArgs,
+    /// With --transport amqp: a RabbitMQ elsewhere, instead of a node of `up`'s own.
+    #[arg(long, env = "AMQP_URL", hide_env_values = true)]
+    pub(crate) amqp_url: Option<String>,
+    /// With --transport amqp: the port of `up`'s own RabbitMQ node.
+    #[arg(long, default_value_t = 5672)]
+    pub(crate) amqp_port: u16,
+    /// With --transport amqp: the services' queues (see `orderflow shipping --help`).
+    #[arg(long, env = "ORDERFLOW_AMQP_QUEUE_TYPE", value_enum, default_value_t = QueueTypeArg::Classic)]
+    pub(crate) amqp_queue_type: QueueTypeArg,
 }
 
 /// `--transport`.

@@ -33,9 +33,18 @@ pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Res
     let feed = args.transport == TransportArg::Feed;
     let encoding = args.encoding.record_encoding();
     anyhow::ensure!(
-        !feed || encoding == orderflow_events::wire::RecordEncoding::JSON,
-        "--format and --schema-version choose how records are written on Kafka; the feed serves the contract's JSON documents"
+        args.transport == TransportArg::Kafka
+            || encoding == orderflow_events::wire::RecordEncoding::JSON,
+        "--format and --schema-version choose how records are written on Kafka; RabbitMQ's messages and the feed carry the contract's JSON"
     );
+    let amqp = (args.transport == TransportArg::Amqp).then(|| orderflow_launcher::AmqpUp {
+        url: args.amqp_url.clone(),
+        port: args.amqp_port,
+        queue_type: format!("{:?}", args.amqp_queue_type).to_lowercase(),
+    });
+    if let Some(url) = &args.amqp_url {
+        orderflow_amqp::AmqpSettings::new(url.as_str()).validate()?;
+    }
     let order_flags = if encoding == orderflow_events::wire::RecordEncoding::JSON {
         Vec::new()
     } else {
@@ -46,8 +55,8 @@ pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Res
             args.encoding.schema_version.to_string(),
         ]
     };
-    let broker_executable = match (&args.kafka_brokers, feed) {
-        (None, false) => Some(orderflow_launcher::locate_broker(&executable)?),
+    let broker_executable = match (&args.kafka_brokers, args.transport) {
+        (None, TransportArg::Kafka) => Some(orderflow_launcher::locate_broker(&executable)?),
         _ => None,
     };
     let settings = orderflow_launcher::UpSettings {
@@ -62,6 +71,7 @@ pub(super) async fn up(args: UpArgs, shutdown: CancellationToken) -> anyhow::Res
         feed,
         bind: args.bind,
         order_flags,
+        amqp,
     };
     orderflow_launcher::up(settings, shutdown).await
 }
