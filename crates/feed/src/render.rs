@@ -219,6 +219,20 @@ fn link(rel: &str, href: String) -> Link {
     }
 }
 
+/// An RFC 3339 date, as JSON Feed writes them.
+pub(crate) fn iso_timestamp(millis: i64) -> String {
+    timestamp(millis).to_rfc3339()
+}
+
+/// The document in `format`.
+pub fn render_as(format: crate::FeedFormat, document: &FeedDocument<'_>) -> String {
+    match format {
+        crate::FeedFormat::Atom => render(document),
+        crate::FeedFormat::JsonFeed => crate::json_feed::render_json_feed(document),
+        crate::FeedFormat::Rss => crate::rss::render_rss(document),
+    }
+}
+
 fn timestamp(millis: i64) -> FixedDateTime {
     DateTime::<Utc>::from_timestamp_millis(millis)
         .unwrap_or_default()

@@ -2,30 +2,22 @@
 
 use std::time::{Duration, SystemTime};
 
-use atom_syndication::{Entry, Feed};
 use orderflow_transport::Content;
 use reqwest::{StatusCode, Url, header};
 
 use super::{PollError, Poller};
-use crate::render::entry_traceparent;
+use crate::{FeedFormat, ReadEntry, ReadFeed};
 
 /// One feed document and the URL it came from (to resolve relative links).
 pub(super) struct Document {
     pub(super) url: Url,
-    pub(super) feed: Feed,
+    pub(super) feed: ReadFeed,
 }
 
 impl Document {
     /// The `href` of the document's link with relation `rel`, resolved against its URL.
     pub(super) fn link(&self, rel: &str) -> Option<Url> {
-        let href = self
-            .feed
-            .links
-            .iter()
-            .find(|link| link.rel == rel)?
-            .href
-            .as_str();
-        self.url.join(href).ok()
+        self.url.join(self.feed.link(rel)?).ok()
     }
 }
 
@@ -115,7 +107,7 @@ impl Poller {
         let mut request = self
             .client
             .get(url.clone())
-            .header(header::ACCEPT, "application/atom+xml");
+            .header(header::ACCEPT, self.settings.format.media_type());
         if let Some(validators) = validators {
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
@@ -143,6 +135,14 @@ impl Poller {
             });
         }
         let received = Validators::received(response.headers());
+        // The document says what it is; a feed that serves one format whatever is asked (the
+        // originals' Atom) is read as what it is.
+        let format = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(FeedFormat::of_content_type)
+            .unwrap_or(self.settings.format);
         let url = response.url().clone();
         let body = response
             .bytes()
@@ -151,7 +151,7 @@ impl Poller {
                 url: url.to_string(),
                 source,
             })?;
-        let feed = Feed::read_from(&body[..]).map_err(|source| PollError::NotAFeed {
+        let feed = ReadFeed::read(format, &body[..]).map_err(|source| PollError::NotAFeed {
             url: url.to_string(),
             source,
         })?;
@@ -161,18 +161,17 @@ impl Poller {
         ))
     }
 
-    /// Reads an entry's order from its `content/@src`.
+    /// Reads an entry's order from its URL (Atom's `content/@src`).
     pub(super) async fn read_entry(
         &self,
         position: Option<i64>,
-        entry: Entry,
+        entry: ReadEntry,
         base: Url,
     ) -> Result<FeedRecord, PollError> {
-        let traceparent = entry_traceparent(&entry);
+        let traceparent = entry.traceparent.clone();
         let Some(source) = entry
-            .content
-            .as_ref()
-            .and_then(|c| c.src.as_deref())
+            .order_url
+            .as_deref()
             .and_then(|src| base.join(src).ok())
         else {
             return Ok(FeedRecord {
@@ -180,7 +179,7 @@ impl Poller {
                 source: entry.id.clone(),
                 content: Content::Unreadable {
                     payload: None,
-                    error: "the entry has no content/@src".to_owned(),
+                    error: "the entry names no order (no content/@src, link or url)".to_owned(),
                 },
                 traceparent,
             });

@@ -30,6 +30,8 @@ pub struct PollerSettings {
     pub request_timeout: Duration,
     /// Who reads, named in the span of each entry it applies: the consumer service.
     pub reader: String,
+    /// The format to ask for (`Accept`); a document is read as the format it says it is.
+    pub format: crate::FeedFormat,
 }
 
 impl PollerSettings {
@@ -39,6 +41,7 @@ impl PollerSettings {
             interval: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
             reader: "feed reader".to_owned(),
+            format: crate::FeedFormat::Atom,
         }
     }
 }
@@ -88,10 +91,10 @@ pub enum PollError {
     Unreachable { url: String, source: reqwest::Error },
     #[error("{url} answered {status}")]
     Status { url: String, status: StatusCode },
-    #[error("{url} is not an Atom feed")]
+    #[error("{url} is not a feed of the format it says")]
     NotAFeed {
         url: String,
-        source: atom_syndication::Error,
+        source: crate::ReadError,
     },
     #[error("{url} is not an archive page of this feed (no positions, or it does not go back)")]
     BadArchive { url: String },

@@ -1,12 +1,11 @@
 //! From the current document back through `prev-archive` pages to the stored position: which
 //! entries a poll has to apply.
 
-use atom_syndication::Entry;
 use reqwest::Url;
 
 use super::fetch::{Document, Fetched};
 use super::{PollError, Poller};
-use crate::render::entry_position;
+use crate::ReadEntry as Entry;
 
 /// The entries a poll applies, and in what order.
 pub(super) enum Walked {
@@ -36,7 +35,7 @@ impl Poller {
         if !positioned {
             let mut entries: Vec<(Entry, Url)> =
                 entries.into_iter().map(|(_, e, url)| (e, url)).collect();
-            entries.sort_by_key(|(entry, _)| entry.updated);
+            entries.sort_by_key(|(entry, _)| entry.updated_ms);
             return Ok(Walked::Unpositioned(entries));
         }
         let mut document = current;
@@ -78,7 +77,7 @@ fn entries_of(document: &Document) -> Vec<(Option<i64>, Entry, Url)> {
         .feed
         .entries
         .iter()
-        .map(|e| (entry_position(e), e.clone(), document.url.clone()))
+        .map(|e| (e.position, e.clone(), document.url.clone()))
         .collect()
 }
 

@@ -1,4 +1,6 @@
-//! `GET /feed` and `GET /feed/archive/{page}`: the orders as an Atom feed (contract section 4).
+//! `GET /feed` and `GET /feed/archive/{page}`: the orders as an Atom feed (contract section 4),
+//! or, for a reader whose `Accept` prefers them, as JSON Feed 1.1 or RSS 2.0, each with the same
+//! entries, links and caching.
 
 use std::time::SystemTime;
 
@@ -8,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use orderflow_feed::conditional::{Validators, newer_than, visibility_cutoff_ms};
-use orderflow_feed::{FeedDocument, FeedWindow, render};
+use orderflow_feed::{FeedDocument, FeedFormat, FeedWindow, render_as};
 use orderflow_web::AppError;
 
 use crate::feed_db;
@@ -43,7 +45,7 @@ async fn feed_current(
         &headers,
         window,
         "no-cache",
-        "Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix, If-Modified-Since",
+        "Accept, Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix, If-Modified-Since",
     )
     .await
 }
@@ -66,7 +68,7 @@ async fn feed_archive(
         &headers,
         window,
         "public, max-age=31536000, immutable",
-        "Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix",
+        "Accept, Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix",
     )
     .await
 }
@@ -81,12 +83,21 @@ async fn feed_document(
     let (entries, last_sequenced_ms) =
         feed_db::entries(&state.db, window.first, window.last).await?;
     let base = base_url(state, headers);
-    let xml = render(&FeedDocument {
-        window,
-        entries: &entries,
-        base: &base,
-    });
-    let validators = Validators::new(xml.as_bytes(), last_sequenced_ms);
+    let format = FeedFormat::negotiate(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok()),
+    );
+    let body = render_as(
+        format,
+        &FeedDocument {
+            window,
+            entries: &entries,
+            base: &base,
+        },
+    );
+    // A hash of the bytes: each format has tags of its own.
+    let validators = Validators::new(body.as_bytes(), last_sequenced_ms);
     // A document without entries has no date (the contract): no `Last-Modified`, and an
     // `If-Modified-Since` cannot match it (its orders may have been deleted since).
     let dated = !entries.is_empty();
@@ -101,11 +112,7 @@ async fn feed_document(
     ) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (
-            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-            xml,
-        )
-            .into_response()
+        ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
     };
     let response_headers = response.headers_mut();
     response_headers.insert(

@@ -100,6 +100,14 @@ pub(crate) enum TransportArg {
     Feed,
 }
 
+/// `--feed-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FeedFormatArg {
+    Atom,
+    Json,
+    Rss,
+}
+
 /// `--amqp-queue-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum QueueTypeArg {
@@ -272,6 +280,11 @@ pub(crate) struct ConsumerArgs {
         default_value = "http://127.0.0.1:8081/feed"
     )]
     pub(crate) feed_url: String,
+    /// With --transport feed: the feed format to ask for (`Accept`): `atom` (the contract's),
+    /// `json` (JSON Feed 1.1) or `rss` (RSS 2.0). A feed that serves another format is read as
+    /// what it says it is.
+    #[arg(long, env = "ORDERFLOW_FEED_FORMAT", value_enum, default_value_t = FeedFormatArg::Atom)]
+    pub(crate) feed_format: FeedFormatArg,
     /// With --transport feed: milliseconds between polls.
     #[arg(long, default_value_t = 2000)]
     pub(crate) poll_interval_ms: u64,

@@ -79,6 +79,11 @@ pub(super) fn consumer_settings<S: orderflow_consumer::Service>(
             );
             let mut poller = orderflow_feed::PollerSettings::new(feed_url);
             poller.interval = Duration::from_millis(args.poll_interval_ms);
+            poller.format = match args.feed_format {
+                FeedFormatArg::Atom => orderflow_feed::FeedFormat::Atom,
+                FeedFormatArg::Json => orderflow_feed::FeedFormat::JsonFeed,
+                FeedFormatArg::Rss => orderflow_feed::FeedFormat::Rss,
+            };
             orderflow_consumer::Transport::Feed(poller)
         }
     };

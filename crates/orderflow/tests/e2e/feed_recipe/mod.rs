@@ -1,7 +1,9 @@
-//! The feed recipe: order publishes an Atom feed; shipping and invoicing poll it. No broker.
+//! The feed recipe: order publishes an Atom feed (or JSON Feed, or RSS); shipping and invoicing
+//! poll it. No broker.
 
 mod caching;
 mod concurrency;
+mod formats;
 mod interop;
 mod original_feed;
 mod outages;
