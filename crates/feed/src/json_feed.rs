@@ -1,4 +1,4 @@
-//! The feed as JSON Feed 1.1 (https://jsonfeed.org/version/1.1). No crate writes 1.1 with
+//! The feed as JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>). No crate writes 1.1 with
 //! extensions (the one there is knows 1.0 only, and is unmaintained), so the document is a few
 //! serde structs. RFC 5005's links and each entry's position travel in `_orderflow` objects,
 //! JSON Feed's way of extending (keys that start with an underscore); `next_url`, JSON Feed's
