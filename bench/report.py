@@ -5,6 +5,7 @@ import json
 import sys
 
 results_path, systems_path, pg_tps, kafka_ceiling, embedded_ceiling, machine, revision, replay_path = sys.argv[1:9]
+encoding_path = sys.argv[9] if len(sys.argv) > 9 else None
 pg_tps = int(pg_tps or 0)
 kafka = json.loads(kafka_ceiling)
 embedded = json.loads(embedded_ceiling)
@@ -15,6 +16,7 @@ NAMES = {
     "postgres-kafka": "PostgreSQL + Apache Kafka",
     "embedded": "embedded default (SQLite + Tansu)",
     "feed-postgres": "feed recipe on PostgreSQL",
+    "postgres-amqp": "PostgreSQL + RabbitMQ (classic queues)",
 }
 
 
@@ -109,3 +111,36 @@ for _, _, idle in systems:
 print("- Idle RSS under 20 MB per service: **%.1f MB** at most (%s)." % (idle_max, "met" if idle_max < 20 else "not met"))
 ready_max = max((int(ready) for _, ready, _ in systems if ready.isdigit()), default=0)
 print("- `up` ready in under 1 s once built: **%d ms** at most (%s)." % (ready_max, "met" if ready_max < 1000 else "not met"))
+
+
+def encoding_section(path):
+    """The criterion figures of `cargo bench -p orderflow-events --bench encoding`."""
+    import re
+    sizes, times = {}, {}
+    for line in open(path):
+        size = re.match(r"\s+(json|avro v\d)\s+(\d+) bytes", line)
+        if size:
+            sizes[size.group(1)] = int(size.group(2))
+        timed = re.match(r"(write|read as v2)/(json|avro v\d)\s+time:\s+\[\S+ \S+ (\S+) (\S+)", line)
+        if timed:
+            value, unit = float(timed.group(3)), timed.group(4)
+            micros = value / 1000 if unit == "ns" else value * 1000 if unit == "ms" else value
+            times[(timed.group(1), timed.group(2))] = micros
+    if not sizes:
+        return
+    print("\n## Encodings: one order as JSON and as Avro\n")
+    print("A three-line order (`crates/events/benches/encoding.rs`, criterion's estimate"
+          " ): the record's size, the time to write it from an `OrderPlaced`, and the time"
+          " to read it back into a version 2 order (Avro: schema resolution from the writer's"
+          " version).\n")
+    print("| encoding | bytes | of JSON | write µs | read µs |")
+    print("|---|---:|---:|---:|---:|")
+    for name in ("json", "avro v1", "avro v2"):
+        if name in sizes:
+            print("| %s | %d | %s | %.1f | %.1f |" % (
+                name, sizes[name], pct(sizes[name], sizes.get("json", 0)),
+                times.get(("write", name), 0), times.get(("read as v2", name), 0)))
+
+
+if encoding_path:
+    encoding_section(encoding_path)
