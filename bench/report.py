@@ -129,8 +129,8 @@ def encoding_section(path):
     if not sizes:
         return
     print("\n## Encodings: one order as JSON and as Avro\n")
-    print("A three-line order (`crates/events/benches/encoding.rs`, criterion's estimate"
-          " ): the record's size, the time to write it from an `OrderPlaced`, and the time"
+    print("A three-line order (`crates/events/benches/encoding.rs`; times are criterion's"
+          " estimates): the record's size, the time to write it from an `OrderPlaced`, and the time"
           " to read it back into a version 2 order (Avro: schema resolution from the writer's"
           " version).\n")
     print("| encoding | bytes | of JSON | write µs | read µs |")

@@ -258,20 +258,31 @@ impl Member {
             _ => -1,
         };
         let key = header(KEY_HEADER);
-        let Decoded { content, encoding } =
-            if message.data.is_empty() && self.settings.routing == Routing::States {
-                // An order's deletion: no body, the order in the key.
-                Decoded {
-                    content: Content::Gone {
-                        id: key.as_deref().and_then(|key| key.parse().ok()),
-                    },
-                    encoding: "none (deletion)".to_owned(),
-                }
-            } else {
-                let content_type = message.properties.content_type().as_ref();
-                self.decoder
-                    .decode(content_type.map(|c| c.as_str()), &message.data)
-            };
+        let Decoded { content, encoding } = if message.data.is_empty()
+            && self.settings.routing == Routing::States
+        {
+            // An order's deletion: no body, the order in the key.
+            Decoded {
+                content: Content::Gone {
+                    id: key.as_deref().and_then(|key| key.parse().ok()),
+                },
+                encoding: "none (deletion)".to_owned(),
+            }
+        } else {
+            let content_type = message.properties.content_type().as_ref();
+            let mut decoded = self
+                .decoder
+                .decode(content_type.map(|c| c.as_str()), &message.data);
+            if let Content::Unresolved { error, .. } = &decoded.content {
+                // On Kafka an unknown writer schema may still appear on the schema topic;
+                // here there is none, so waiting would block the queue for good: poison.
+                decoded.content = Content::Unreadable {
+                    payload: None,
+                    error: format!("{error}; RabbitMQ has no schema topic, so it never will be"),
+                };
+            }
+            decoded
+        };
         let source = if self.stream() {
             format!("{queue}@{offset}")
         } else {

@@ -386,3 +386,17 @@ pub async fn check_shipping_and_invoicing(
         .await
         .expect("check runs")
 }
+
+/// Waits until order's outbox is empty: every event acknowledged by the broker.
+pub async fn wait_until_published(order: &RunningOrder) {
+    wait_until("order's outbox published", DEADLINE, || async {
+        let pending: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM order_event WHERE published_ms IS NULL")
+                .fetch_one(order.db.pool())
+                .await
+                .unwrap()
+                .get("n");
+        (pending == 0).then_some(())
+    })
+    .await;
+}

@@ -29,6 +29,7 @@ async fn bonus_started_late_on_a_classic_queue_never_sees_the_orders_placed_befo
     // Five orders before bonus exists: published to the exchange, routed to no queue of
     // bonus's (it has none yet), so RabbitMQ drops them for bonus.
     let before = place(&system, &order, 0..5).await;
+    wait_until_published(&order).await;
 
     let bonus = start_bonus(&system, &url, QueueType::Classic).await;
     let after = place(&system, &order, 5..8).await;

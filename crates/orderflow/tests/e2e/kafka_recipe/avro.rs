@@ -247,20 +247,6 @@ async fn a_garbled_datum_is_parked_and_an_unknown_writer_schema_holds_its_partit
     assert_eq!(shipping.state.delivery().parked(), 1);
 }
 
-/// Waits until order's outbox is empty: every event acknowledged by the broker.
-async fn wait_until_published(order: &RunningOrder) {
-    wait_until("order's outbox published", DEADLINE, || async {
-        let pending: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM order_event WHERE published_ms IS NULL")
-                .fetch_one(order.db.pool())
-                .await
-                .unwrap()
-                .get("n");
-        (pending == 0).then_some(())
-    })
-    .await;
-}
-
 async fn shipment_ids(shipping: &RunningConsumer) -> Vec<i64> {
     sqlx::query("SELECT id FROM shipment ORDER BY id")
         .fetch_all(shipping.state.db.pool())
