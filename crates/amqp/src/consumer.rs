@@ -20,7 +20,7 @@ use orderflow_events::avro::SchemaVersion;
 use orderflow_transport::{
     Backoff, BoxError, Checkpoint, CheckpointStore, Content, Decoded, Decoder, Delivery,
     DeliveryStats, Incoming, OrderEventHandler, ParkedEvent, ParkingLot, Positions, Stopped,
-    error_chain,
+    binary_payload, error_chain,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -277,7 +277,7 @@ impl Member {
                 // On Kafka an unknown writer schema may still appear on the schema topic;
                 // here there is none, so waiting would block the queue for good: poison.
                 decoded.content = Content::Unreadable {
-                    payload: None,
+                    payload: Some(binary_payload(&message.data)),
                     error: format!("{error}; RabbitMQ has no schema topic, so it never will be"),
                 };
             }
@@ -423,16 +423,28 @@ impl Positions<AmqpRecord> for AmqpPositions<'_> {
             encoding: &record.encoding,
             error,
         });
-        if let Some(error) = parked {
-            self.dead_letter(record, error).await?;
-        }
         if self.member.stream() {
+            // The consumer's database is the record of truth here: the position moves and the
+            // message is listed in one transaction, by one instance only (compare-and-set); the
+            // copy on the dead-letter exchange follows, by that instance alone.
             let checkpoint = self.checkpoint(std::slice::from_ref(record));
-            return self
+            let moved = self
                 .member
                 .checkpoints
                 .pass(checkpoint.as_ref(), event.as_ref())
-                .await;
+                .await?;
+            if moved
+                && let Some(error) = parked
+                && let Err(failed) = self.dead_letter(record, error).await
+            {
+                tracing::warn!(source = %record.source, error = %failed, "Parked message listed, but not copied to the dead-letter exchange.");
+            }
+            return Ok(moved);
+        }
+        // On a queue the dead-letter exchange is the record of truth: the copy first, then the
+        // acknowledgement.
+        if let Some(error) = parked {
+            self.dead_letter(record, error).await?;
         }
         if let Some(event) = &event
             && let Err(error) = self.member.parking.park(event).await
@@ -465,6 +477,8 @@ impl AmqpPositions<'_> {
         }
         let mut properties = BasicProperties::default()
             .with_delivery_mode(2)
+            // Where it came from: a reader of the dead-letter queue can tell copies apart.
+            .with_message_id(record.source.as_str().into())
             .with_headers(headers);
         if let Some(content_type) = record.message.properties.content_type() {
             properties = properties.with_content_type(content_type.clone());

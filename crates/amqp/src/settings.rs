@@ -81,6 +81,10 @@ pub enum SettingsError {
     BadName(String),
     #[error("the prefetch must be between 1 and 10000")]
     BadPrefetch,
+    #[error(
+        "amqps:// needs TLS, which this build of orderflow's RabbitMQ client leaves out; use amqp:// (on a trusted network or through a TLS proxy)"
+    )]
+    NoTls,
 }
 
 impl AmqpSettings {
@@ -111,7 +115,10 @@ impl AmqpSettings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         let url = url::Url::parse(self.url.trim())
             .map_err(|_| SettingsError::BadUrl(redact(&self.url)))?;
-        if !matches!(url.scheme(), "amqp" | "amqps") || url.host_str().is_none_or(str::is_empty) {
+        if url.scheme() == "amqps" {
+            return Err(SettingsError::NoTls);
+        }
+        if url.scheme() != "amqp" || url.host_str().is_none_or(str::is_empty) {
             return Err(SettingsError::BadUrl(redact(&self.url)));
         }
         for name in [&self.exchange, &self.dead_letter_exchange] {
@@ -163,7 +170,13 @@ mod tests {
                 .is_ok()
         );
         assert!(AmqpSettings::new("amqp://localhost").validate().is_ok());
-        for url in ["", "localhost:5672", "http://localhost:5672", "amqp://"] {
+        for url in [
+            "",
+            "localhost:5672",
+            "http://localhost:5672",
+            "amqp://",
+            "amqps://h:5671",
+        ] {
             assert!(AmqpSettings::new(url).validate().is_err(), "{url}");
         }
         let error = AmqpSettings::new("kafka://user:s3cret@host:1")

@@ -154,6 +154,10 @@ pub async fn run_consumer(
         member.status.held.clear();
         match ended {
             Ended::Shutdown => break,
+            Ended::HoldFailed => tracing::warn!(
+                group = %settings.group_id,
+                "A partition could not be held at a record it cannot read yet; joining the group again."
+            ),
             Ended::Stranded(unattended) => tracing::warn!(
                 group = %settings.group_id,
                 partitions = ?unattended,
@@ -172,6 +176,10 @@ enum Ended {
     /// coordinators (Tansu 0.6.0's) answer a member with an empty assignment and never correct
     /// it (`group_progress`). A fresh member is assigned normally.
     Stranded(Vec<i32>),
+    /// A partition could not be held at a record it cannot read yet (the pause or seek failed,
+    /// e.g. it was revoked meanwhile): the member leaves and a fresh one starts from the
+    /// committed offsets, which never pass that record.
+    HoldFailed,
 }
 
 fn create_consumer(
@@ -220,6 +228,8 @@ impl Member {
         let shutdown = &self.shutdown;
         let mut watchdog = tokio::time::interval(Duration::from_secs(1));
         loop {
+            // Here, not only when idle: with traffic on other partitions, `recv` is always ready.
+            member.resume_due(consumer);
             let received = tokio::select! {
                 // Shutdown first: a record received after it would be applied while an earlier,
                 // interrupted one was not.
@@ -227,7 +237,6 @@ impl Member {
                 _ = shutdown.cancelled() => return Ended::Shutdown,
                 received = consumer.recv() => received,
                 _ = watchdog.tick() => {
-                    member.resume_due(consumer);
                     if !member.status.assigned.lock().expect("status lock").is_empty() {
                         idle.busy();
                     } else if let Some(unattended) = idle.idle(settings).await {
@@ -255,7 +264,7 @@ impl Member {
                             None => break,
                         }
                     }
-                    let batch = member.hold_unresolved(consumer, batch).await;
+                    let (batch, hold_failed) = member.hold_unresolved(consumer, batch).await;
                     let done = member.process_batch(&batch).await;
                     for record in &batch[..done] {
                         if let Err(error) = consumer.store_offset_from_message(&record.message) {
@@ -273,6 +282,9 @@ impl Member {
                     // offset gets stored (and committed) past it.
                     if done < batch.len() {
                         return Ended::Shutdown;
+                    }
+                    if hold_failed {
+                        return Ended::HoldFailed;
                     }
                 }
                 Err(KafkaError::MessageConsumption(
@@ -479,14 +491,16 @@ impl Member {
     /// unreadable is held there (paused, and rewound to it, so that it is fetched again when
     /// resumed after a backoff: the schema may be on its way) and leaves the batch from that
     /// record on; the member's other partitions go on.
+    /// Also says whether a hold failed: the member must then leave the group and start afresh
+    /// from the committed offsets.
     async fn hold_unresolved<'a, C: ConsumerContext>(
         &self,
         consumer: &StreamConsumer<C>,
         mut batch: Vec<Record<'a>>,
-    ) -> Vec<Record<'a>> {
+    ) -> (Vec<Record<'a>>, bool) {
         let unresolved = |r: &Record<'_>| matches!(r.content, Content::Unresolved { .. });
         if !batch.iter().any(unresolved) {
-            return batch;
+            return (batch, false);
         }
         match self.schemas.refresh().await {
             Ok(_) => {
@@ -507,6 +521,7 @@ impl Member {
             }
         }
         let topic = batch[0].message.topic().to_owned();
+        let mut hold_failed = false;
         for (partition, (offset, reason)) in &holds {
             let delay = self.status.held.hold(
                 *partition,
@@ -531,24 +546,24 @@ impl Member {
                     look_again_in = ?delay,
                     "A record cannot be read yet; its partition waits there while the others go on."
                 ),
-                // Not held: the records stay in the batch, and delivery stops at the first one
-                // and retries it, as at any transient failure.
+                // Not held (revoked meanwhile, say): its records still leave the batch, so the
+                // other partitions go on, and the member starts afresh after this batch.
                 Err(error) => {
                     tracing::warn!(%error, partition, "The partition could not be held.");
                     self.status.held.forget([*partition]);
+                    hold_failed = true;
                 }
             }
         }
-        // Only what was held now leaves the batch: a partition held before whose record reads
-        // now is delivered (and its hold ends once that record is done).
-        let held_now = self.status.held.describe();
+        // What is still unreadable leaves the batch from its record on: a partition held before
+        // whose record reads now is delivered (its hold ends once that record is done).
         batch.retain(|record| {
             let message = &record.message;
-            !holds.get(&message.partition()).is_some_and(|(offset, _)| {
-                message.offset() >= *offset && held_now.contains_key(&message.partition())
-            })
+            holds
+                .get(&message.partition())
+                .is_none_or(|(offset, _)| message.offset() < *offset)
         });
-        batch
+        (batch, hold_failed)
     }
 
     /// Resumes the held partitions whose backoff passed, to read their record again.
@@ -662,6 +677,10 @@ impl ConsumerContext for GroupContext {
         };
         if let Err(error) = done {
             tracing::warn!(group = %self.group, %error, "Applying the rebalance failed.");
+        } else if assign {
+            // A partition this member held (paused) and that comes back to it must not stay
+            // paused: librdkafka keeps an application's pause across unassign and assign.
+            let _ = consumer.resume(partitions);
         }
         self.post_rebalance(consumer, &rebalance);
     }

@@ -238,6 +238,9 @@ async fn terminate(spec: &ProcessSpec, child: &mut Child, logs: &LogMux) {
                 "{} did not stop within 10 s; killing it",
                 spec.name
             ));
+            if let Some(id) = child.id() {
+                let _ = killpg(Pid::from_raw(id as i32), Signal::SIGKILL);
+            }
             let _ = child.kill().await;
         }
     }

@@ -217,7 +217,7 @@ impl Lab for UpLab {
             executable: self.settings.executable.clone(),
             args: service_args(&self.settings, service, port, &self.brokers),
             database_url: self.settings.database_url.clone(),
-            env: Vec::new(),
+            env: service_env(&self.settings, &self.brokers),
             index: self.processes().len() + 1,
         };
         self.services.start(spec, Some(service));
@@ -229,6 +229,15 @@ impl Lab for UpLab {
             required: false,
             ..Upstream::local(service, port)
         })
+    }
+}
+
+/// The environment of one service instance under `up`, besides `DATABASE_URL`: RabbitMQ's URL
+/// (not an argument, which `ps` shows to everyone).
+pub(crate) fn service_env(settings: &UpSettings, brokers: &str) -> Vec<(OsString, OsString)> {
+    match &settings.amqp {
+        Some(_) => vec![("AMQP_URL".into(), brokers.into())],
+        None => Vec::new(),
     }
 }
 
@@ -259,11 +268,10 @@ pub(crate) fn service_args(
             ]);
         }
     } else if let Some(amqp) = &settings.amqp {
+        // The URL (it may hold a password) goes in the environment: `service_env`.
         args.extend([
             "--transport".into(),
             "amqp".into(),
-            "--amqp-url".into(),
-            brokers.into(),
             "--amqp-queue-type".into(),
             amqp.queue_type.clone().into(),
         ]);

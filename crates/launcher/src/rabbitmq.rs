@@ -8,16 +8,20 @@ use orderflow_amqp::node;
 
 use crate::child::ProcessSpec;
 
-/// A shell between `up` and the node: it passes SIGTERM on (a clean stop of the node), and
-/// stops the node when its stdin closes (`up` is gone, however it went), which the node itself
-/// would not notice.
-/// (A background job's stdin is /dev/null in a script, hence the copy of stdin on fd 3 for the
-/// `cat` that waits for it to close.)
+/// A shell between `up` and the node: it passes SIGTERM on (a clean stop of the node), stops
+/// the node when its stdin closes (`up` is gone, however it went), which the node itself would
+/// not notice, and exits when the node exits, so that `up` sees a crash and restarts it. (A
+/// background job's stdin is /dev/null in a script, hence the copy of stdin on fd 3 for the
+/// watcher; it reads with the shell's own `read`, so that ending it ends the watch.)
 const WRAPPER: &str = r#"exec 3<&0
 "$0" & node=$!
-trap 'kill -TERM "$node"' TERM INT
-cat <&3 >/dev/null & wait $!
-kill -TERM "$node" 2>/dev/null; wait "$node""#;
+(while read -r _ <&3; do :; done; kill -TERM "$node" 2>/dev/null) & watcher=$!
+exec 3<&-
+trap 'kill -TERM "$node" 2>/dev/null' TERM INT
+wait "$node"; status=$?
+wait "$node" 2>/dev/null
+kill "$watcher" 2>/dev/null
+exit "$status""#;
 
 /// The node's process: AMQP on `port`, the Erlang distribution on a port beside it (RabbitMQ's
 /// own convention: 20000 above), everything it keeps in `<data>/rabbitmq`.

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::UpSettings;
 use crate::child::ProcessSpec;
-use crate::lab::{Supervisor, UpLab, service_args};
+use crate::lab::{Supervisor, UpLab, service_args, service_env};
 use crate::logs::LogMux;
 
 /// One service instance `up` runs.
@@ -106,7 +106,7 @@ pub async fn up(settings: UpSettings, shutdown: CancellationToken) -> anyhow::Re
             // Through the environment, not the command line: `ps` shows arguments to everyone,
             // and a database URL may carry a password.
             database_url: settings.database_url.clone(),
-            env: Vec::new(),
+            env: service_env(&settings, &brokers),
             index: index + 1,
         };
         pids.push(services.start(spec, Some(instance.service)));

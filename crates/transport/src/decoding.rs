@@ -115,7 +115,7 @@ impl Decoder {
 }
 
 /// A binary value, kept as text for a parked event's list: `base64:` and its bytes.
-fn binary_payload(value: &[u8]) -> String {
+pub fn binary_payload(value: &[u8]) -> String {
     format!(
         "base64:{}",
         base64::engine::general_purpose::STANDARD.encode(value)

@@ -10,7 +10,7 @@ mod publisher;
 
 pub use backoff::Backoff;
 pub use checkpoints::CheckpointStore;
-pub use decoding::{Decoded, Decoder, WriterSchemas};
+pub use decoding::{Decoded, Decoder, WriterSchemas, binary_payload};
 pub use delivery::{
     Content, Delivery, DeliveryStats, Incoming, Positions, Progress, RECENT_STORED, Stopped, Stored,
 };
