@@ -7,8 +7,8 @@ use orderflow_events::{
     Address, Customer, EpochMillis, Item, OrderLine, OrderPlaced, Price, order_created_key,
     order_state_key,
 };
-use orderflow_storage::{Database, params};
-use sqlx::Row;
+use orderflow_storage::{Backend, Database, params};
+use sqlx::{AnyConnection, Row};
 
 use crate::domain::ResolvedOrder;
 
@@ -31,83 +31,166 @@ pub struct OrderSummary {
     pub total_price: Price,
 }
 
-/// Stores the order (resolved against the catalog) and its `order.created` event in one
-/// transaction: either both exist or neither does. Returns the event as it will be published.
-pub async fn place_order(db: &Database, order: &ResolvedOrder) -> anyhow::Result<OrderPlaced> {
-    let mut tx = db.begin().await.context("failed to begin a transaction")?;
+/// An order ready to be stored: resolved against the catalog, stamped with the time it was
+/// placed, and carrying the trace context of the request that placed it.
+#[derive(Debug, Clone)]
+pub struct OrderToStore {
+    pub order: ResolvedOrder,
+    pub placed: EpochMillis,
+    pub traceparent: Option<String>,
+}
 
-    let updated = EpochMillis::now();
-    let ResolvedOrder {
-        customer,
-        lines,
-        total,
-        ..
-    } = order;
-    let (ship, bill) = (&order.shipping_address, &order.billing_address);
-    let id: i64 = sqlx::query(
-        "INSERT INTO orders (customer_id, updated_ms, shipping_street, shipping_zip, shipping_city, \
-         billing_street, billing_zip, billing_city, total_price) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+/// Stores the orders and their `order.created` events in the transaction `tx` belongs to: each
+/// order with its event, or (the transaction rolled back) none of them. Returns the events as
+/// they will be published, in the order of `orders`.
+///
+/// Five statements whatever the batch's size: the orders' ids are taken first (a multi-row
+/// insert's `RETURNING` order is not guaranteed on either backend, so ids that come back could
+/// not be matched to their orders), then one statement for all orders, one for all lines and
+/// one for all events, as few as the parameter limits allow.
+pub async fn store_orders(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    orders: &[OrderToStore],
+) -> anyhow::Result<Vec<OrderPlaced>> {
+    let ids = allocate_order_ids(tx, backend, orders.len()).await?;
+    let events: Vec<OrderPlaced> = ids
+        .iter()
+        .zip(orders)
+        .map(|(id, OrderToStore { order, placed, .. })| {
+            OrderPlaced::new(
+                *id,
+                order.customer.clone(),
+                *placed,
+                order.shipping_address.clone(),
+                order.billing_address.clone(),
+                order.lines.clone(),
+            )
+        })
+        .collect();
+    let rows: Vec<(&OrderPlaced, &OrderToStore)> = events.iter().zip(orders).collect();
+    params::insert_rows(
+        tx,
+        "INSERT INTO orders (id, customer_id, updated_ms, shipping_street, shipping_zip, \
+         shipping_city, billing_street, billing_zip, billing_city, total_price)",
+        10,
+        "",
+        &rows,
+        |query, (event, stored)| {
+            let (ship, bill) = (&event.shipping_address, &event.billing_address);
+            query
+                .bind(event.id)
+                .bind(event.customer.customer_id)
+                .bind(event.updated.0)
+                .bind(&ship.street)
+                .bind(&ship.zip)
+                .bind(&ship.city)
+                .bind(&bill.street)
+                .bind(&bill.zip)
+                .bind(&bill.city)
+                .bind(stored.order.total.to_string())
+        },
     )
-    .bind(customer.customer_id)
-    .bind(updated.0)
-    .bind(&ship.street)
-    .bind(&ship.zip)
-    .bind(&ship.city)
-    .bind(&bill.street)
-    .bind(&bill.zip)
-    .bind(&bill.city)
-    .bind(total.to_string())
-    .fetch_one(&mut *tx)
     .await
-    .context("failed to insert the order")?
-    .try_get("id")
-    .context("failed to read the new order's id")?;
+    .context("failed to insert the orders")?;
 
-    // All lines in one statement (an order has at most 100, well under the parameter limit).
-    let insert = format!(
-        "INSERT INTO order_line (order_id, line_no, count, item_id, item_name, price) VALUES {}",
-        params::value_rows(lines.len(), 6)
-    );
-    let mut query = sqlx::query(&insert);
-    for (line_no, line) in lines.iter().enumerate() {
-        query = query
-            .bind(id)
-            .bind(line_no as i64)
-            .bind(line.count)
-            .bind(line.item.item_id)
-            .bind(&line.item.name)
-            .bind(line.item.price.to_string());
-    }
-    query
-        .execute(&mut *tx)
-        .await
-        .context("failed to insert the order lines")?;
+    let lines: Vec<(i64, usize, &OrderLine)> = events
+        .iter()
+        .flat_map(|event| {
+            event
+                .order_line
+                .iter()
+                .enumerate()
+                .map(|(line_no, line)| (event.id, line_no, line))
+        })
+        .collect();
+    params::insert_rows(
+        tx,
+        "INSERT INTO order_line (order_id, line_no, count, item_id, item_name, price)",
+        6,
+        "",
+        &lines,
+        |query, (id, line_no, line)| {
+            query
+                .bind(*id)
+                .bind(*line_no as i64)
+                .bind(line.count)
+                .bind(line.item.item_id)
+                .bind(&line.item.name)
+                .bind(line.item.price.to_string())
+        },
+    )
+    .await
+    .context("failed to insert the order lines")?;
 
-    let event = OrderPlaced::new(
-        id,
-        customer.clone(),
-        updated,
-        ship.clone(),
-        bill.clone(),
-        lines.clone(),
-    );
-    sqlx::query(
+    let outbox: Vec<(&OrderPlaced, &OrderToStore, String)> = events
+        .iter()
+        .zip(orders)
+        .map(|(event, stored)| (event, stored, event.to_json()))
+        .collect();
+    params::insert_rows(
+        tx,
         "INSERT INTO order_event (order_id, event_type, event_key, payload, created_ms, \
-         traceparent) VALUES ($1, $2, $3, $4, $5, $6)",
+         traceparent)",
+        6,
+        "",
+        &outbox,
+        |query, (event, stored, payload)| {
+            query
+                .bind(event.id)
+                .bind(ORDER_CREATED)
+                .bind(order_created_key(event.id))
+                .bind(payload.as_str())
+                .bind(stored.placed.0)
+                .bind(stored.traceparent.as_deref())
+        },
     )
-    .bind(id)
-    .bind(ORDER_CREATED)
-    .bind(order_created_key(id))
-    .bind(event.to_json())
-    .bind(updated.0)
-    .bind(orderflow_telemetry::traceparent(&tracing::Span::current()))
-    .execute(&mut *tx)
     .await
-    .context("failed to insert the order's event")?;
+    .context("failed to insert the orders' events")?;
+    Ok(events)
+}
 
-    tx.commit().await.context("failed to commit the order")?;
-    Ok(event)
+/// `count` new order ids, ascending, that no other writer will use.
+///
+/// PostgreSQL: from the table's sequence (several order instances may write at once).
+/// SQLite: after the highest id ever given (AUTOINCREMENT's `sqlite_sequence`, which an insert
+/// with explicit ids moves on); the transaction holds the file's write lock from its start.
+async fn allocate_order_ids(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    count: usize,
+) -> anyhow::Result<Vec<i64>> {
+    let count = i64::try_from(count).context("too many orders at once")?;
+    match backend {
+        Backend::Postgres => {
+            let mut ids = sqlx::query(
+                "SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id \
+                 FROM generate_series(1, $1)",
+            )
+            .bind(count)
+            .fetch_all(&mut *tx)
+            .await
+            .context("failed to take order ids")?
+            .iter()
+            .map(|row| row.try_get::<i64, _>("id"))
+            .collect::<Result<Vec<_>, _>>()
+            .context("failed to read an order id")?;
+            ids.sort_unstable();
+            Ok(ids)
+        }
+        Backend::Sqlite => {
+            let last: i64 = sqlx::query(
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'orders'), 0) \
+                 AS last",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .context("failed to read the last order id")?
+            .try_get("last")
+            .context("failed to read the last order id")?;
+            Ok((last + 1..=last + count).collect())
+        }
+    }
 }
 
 /// The newest orders first, at most [`LIST_LIMIT`], and how many there are in all.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod feed_db;
+pub mod group_commit;
 mod metrics;
 pub mod relay;
 pub mod routes;

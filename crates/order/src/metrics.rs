@@ -1,6 +1,6 @@
 //! What order adds to its `/metrics`: the outbox (events waiting for the broker, and how long
 //! the oldest has waited), read from the database before each scrape, and how long the relay's
-//! batches take to be acknowledged.
+//! batches take to be acknowledged; and how orders are grouped into transactions.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Unit;
 
 use crate::config::OrderTransport;
+use crate::group_commit::BatchMetrics;
 use crate::relay::OutboxRelay;
 
 /// Order's metrics. In feed mode there is no outbox to watch (readers take the events from the
@@ -18,9 +19,21 @@ use crate::relay::OutboxRelay;
 pub(crate) fn order_metrics(
     db: &Database,
     relay: &OutboxRelay,
+    writer: &BatchMetrics,
     transport: &OrderTransport,
 ) -> Arc<orderflow_web::Metrics> {
     let mut metrics = orderflow_web::MetricsBuilder::new("order");
+    metrics.registry().register(
+        "orderflow_orders_per_commit",
+        "Orders written together in one transaction (group commit)",
+        writer.orders_per_commit.clone(),
+    );
+    metrics.registry().register_with_unit(
+        "orderflow_order_commit",
+        "From beginning a transaction of orders to its commit",
+        Unit::Seconds,
+        writer.commit_seconds.clone(),
+    );
     if !matches!(transport, OrderTransport::Feed) {
         let pending = Gauge::<i64, AtomicI64>::default();
         let oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();

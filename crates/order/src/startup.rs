@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
 use crate::config::{OrderTransport, Settings};
+use crate::group_commit::OrderWriter;
 use crate::relay::OutboxRelay;
 use crate::routes;
 use crate::state::{AppState, Broker};
@@ -86,6 +87,7 @@ impl Application {
         let catalog = Arc::new(Catalog::load(&db).await?);
         let state = AppState {
             catalog,
+            orders: OrderWriter::start(db.clone(), Arc::clone(&relay_wake)),
             db,
             relay_wake,
             transport: settings.transport.name(),
@@ -93,7 +95,12 @@ impl Application {
             feed_page_size: settings.feed_page_size,
             public_url: settings.public_url.clone(),
         };
-        let metrics = crate::metrics::order_metrics(&state.db, &relay, &settings.transport);
+        let metrics = crate::metrics::order_metrics(
+            &state.db,
+            &relay,
+            state.orders.metrics(),
+            &settings.transport,
+        );
         Ok(Application {
             listener,
             port,

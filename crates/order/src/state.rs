@@ -1,15 +1,16 @@
 use std::sync::Arc;
 
-use orderflow_events::OrderPlaced;
+use orderflow_events::{EpochMillis, OrderPlaced};
 use orderflow_feed::PageSize;
 use orderflow_kafka::BrokerProbe;
 use orderflow_storage::Database;
 use tokio::sync::Notify;
 
 use crate::catalog::Catalog;
-use crate::db;
+use crate::db::OrderToStore;
 use crate::domain::Invalid;
 use crate::domain::NewOrder;
+use crate::group_commit::OrderWriter;
 
 /// The broker order publishes to, asked for `/health`.
 #[derive(Clone, Debug)]
@@ -36,8 +37,10 @@ pub struct AppState {
     pub db: Database,
     /// Customers and items, read at start-up.
     pub catalog: Arc<Catalog>,
-    /// Wakes the outbox relay once an order has committed, so its event leaves immediately.
+    /// Wakes the outbox relay once an event has committed, so that it leaves immediately.
     pub relay_wake: Arc<Notify>,
+    /// Writes orders in groups (group commit); it wakes the relay itself.
+    pub orders: OrderWriter,
     /// `kafka`, `amqp` or `feed`.
     pub transport: &'static str,
     /// Asks the broker whether it is reachable, for `/health`; `None` in feed mode.
@@ -49,15 +52,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Stores the order with its event, then wakes the relay.
+    /// Stores the order with its event (with the other orders placed meanwhile: group commit);
+    /// returns once it is committed.
     pub async fn place_order(&self, order: &NewOrder) -> Result<OrderPlaced, PlaceOrderError> {
         // Customers and items are checked against the catalog read at start-up: no query for them.
         let resolved = self
             .catalog
             .resolve(order)
             .map_err(PlaceOrderError::Invalid)?;
-        let placed = db::place_order(&self.db, &resolved).await?;
-        self.relay_wake.notify_one();
+        let placed = self
+            .orders
+            .store(OrderToStore {
+                order: resolved,
+                placed: EpochMillis::now(),
+                traceparent: orderflow_telemetry::traceparent(&tracing::Span::current()),
+            })
+            .await?;
         tracing::debug!(order_id = placed.id, "Order placed.");
         Ok(placed)
     }
