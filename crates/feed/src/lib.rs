@@ -3,6 +3,7 @@
 pub mod conditional;
 mod format;
 pub mod json_feed;
+pub mod long_poll;
 pub mod paging;
 pub mod poller;
 mod read;

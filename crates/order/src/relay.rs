@@ -14,7 +14,7 @@ use orderflow_storage::{Backend, Database, params};
 use orderflow_transport::{Backoff, OutgoingEvent, PublishError, Publisher, StateRecord};
 use prometheus_client::metrics::histogram::Histogram;
 use sqlx::{AnyConnection, Row};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use orderflow_events::{EpochMillis, order_state_key};
@@ -53,6 +53,8 @@ pub struct OutboxRelay {
     settings: RelaySettings,
     /// Seconds from handing a batch to the publisher to its last acknowledgement (`/metrics`).
     publish_seconds: Histogram,
+    /// Counts the rounds that gave events feed positions: long-polling feed readers wait on it.
+    sequenced: Arc<watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -76,7 +78,14 @@ impl OutboxRelay {
             wake,
             settings,
             publish_seconds: Histogram::new(orderflow_web::metrics::latency_buckets()),
+            sequenced: Arc::new(watch::Sender::new(0)),
         }
+    }
+
+    /// Changes whenever events got feed positions (in this process); closed once the relay
+    /// stopped.
+    pub fn sequenced(&self) -> watch::Receiver<u64> {
+        self.sequenced.subscribe()
     }
 
     /// How long each batch took to be acknowledged, for `/metrics`.
@@ -131,6 +140,9 @@ impl OutboxRelay {
     /// call it to drain the outbox without waiting for the loop.
     pub async fn relay_batch(&self) -> anyhow::Result<usize> {
         let sequenced = feed_db::sequence_pending(&self.db, self.settings.batch_size).await?;
+        if sequenced > 0 {
+            self.sequenced.send_modify(|rounds| *rounds += 1);
+        }
         let Some(publisher) = &self.publisher else {
             return Ok(sequenced);
         };

@@ -88,6 +88,8 @@ impl Application {
         let state = AppState {
             catalog,
             orders: OrderWriter::start(db.clone(), Arc::clone(&relay_wake)),
+            sequenced: relay.sequenced(),
+            long_polls: Arc::default(),
             db,
             relay_wake,
             transport: settings.transport.name(),

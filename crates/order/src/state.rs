@@ -1,10 +1,11 @@
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use orderflow_events::{EpochMillis, OrderPlaced};
 use orderflow_feed::PageSize;
 use orderflow_kafka::BrokerProbe;
 use orderflow_storage::Database;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::catalog::Catalog;
 use crate::db::OrderToStore;
@@ -41,6 +42,10 @@ pub struct AppState {
     pub relay_wake: Arc<Notify>,
     /// Writes orders in groups (group commit); it wakes the relay itself.
     pub orders: OrderWriter,
+    /// Changes when events got feed positions: long-polling feed readers wait on it.
+    pub sequenced: watch::Receiver<u64>,
+    /// Feed readers held right now, waiting for the feed to change (`/health`).
+    pub long_polls: Arc<AtomicUsize>,
     /// `kafka`, `amqp` or `feed`.
     pub transport: &'static str,
     /// Asks the broker whether it is reachable, for `/health`; `None` in feed mode.

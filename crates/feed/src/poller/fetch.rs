@@ -1,12 +1,13 @@
 //! The HTTP side of polling: a feed document (conditionally), an entry's order.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use orderflow_transport::Content;
 use reqwest::{StatusCode, Url, header};
 
 use super::{PollError, Poller};
-use crate::{FeedFormat, ReadEntry, ReadFeed};
+use crate::{FeedFormat, ReadEntry, ReadFeed, long_poll};
 
 /// One feed document and the URL it came from (to resolve relative links).
 pub(super) struct Document {
@@ -98,16 +99,28 @@ impl orderflow_transport::Incoming for FeedRecord {
 }
 
 impl Poller {
-    /// GET, conditional when `validators` are given.
+    /// GET, conditional when `validators` are given; a long poll when `wait` is given too (the
+    /// server may hold the request that long: see `crate::long_poll`). Records whether the
+    /// server said it waited.
     pub(super) async fn fetch(
         &self,
         url: Url,
         validators: Option<&Validators>,
+        wait: Option<Duration>,
     ) -> Result<Fetched, PollError> {
         let mut request = self
             .client
             .get(url.clone())
             .header(header::ACCEPT, self.settings.format.media_type());
+        // Waiting only makes sense with a document to compare: without one the server answers
+        // at once anyway.
+        let wait = wait.filter(|_| validators.is_some_and(|v| v.etag.is_some()));
+        if let Some(wait) = wait {
+            self.asked_to_wait.store(true, Ordering::Relaxed);
+            request = request
+                .header(long_poll::PREFER, long_poll::prefer_wait(wait))
+                .timeout(self.settings.request_timeout + wait);
+        }
         if let Some(validators) = validators {
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
@@ -125,6 +138,16 @@ impl Poller {
                 url: url.to_string(),
                 source,
             })?;
+        let waited = wait.is_some()
+            && long_poll::waited(
+                response
+                    .headers()
+                    .get(long_poll::PREFERENCE_APPLIED)
+                    .and_then(|v| v.to_str().ok()),
+            );
+        if waited {
+            self.server_waited.store(true, Ordering::Relaxed);
+        }
         if response.status() == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }

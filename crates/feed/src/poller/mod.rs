@@ -19,6 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use self::fetch::{Fetched, Validators};
 
+/// How long a poller asks the server to hold a poll until the feed changes.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
+
 /// How a poller reads one feed.
 #[derive(Debug, Clone)]
 pub struct PollerSettings {
@@ -32,6 +35,10 @@ pub struct PollerSettings {
     pub reader: String,
     /// The format to ask for (`Accept`); a document is read as the format it says it is.
     pub format: crate::FeedFormat,
+    /// How long the server may hold a poll until the feed changes (long polling, see
+    /// `crate::long_poll`); `None` polls every `interval`. A server that does not say it waited
+    /// is polled every `interval` all the same.
+    pub wait: Option<Duration>,
 }
 
 impl PollerSettings {
@@ -42,6 +49,7 @@ impl PollerSettings {
             request_timeout: Duration::from_secs(10),
             reader: "feed reader".to_owned(),
             format: crate::FeedFormat::Atom,
+            wait: Some(DEFAULT_WAIT),
         }
     }
 }
@@ -106,6 +114,9 @@ pub enum PollError {
 /// poll interval.
 const RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::MAX);
 
+/// A poll the server answered "not modified" sooner than this was not held, whatever it said.
+const MIN_HOLD: Duration = Duration::from_millis(500);
+
 /// A request to poll now, answered when that poll is over.
 pub type PollNow = oneshot::Sender<()>;
 
@@ -119,6 +130,11 @@ pub struct Poller {
     /// `ETag` and `Last-Modified` of the current document, kept once every entry of it was
     /// applied: a document that failed half-way must be read again, not answered with 304.
     validators: Mutex<Option<Validators>>,
+    /// Whether this poll asked the server to hold it (it can only with a document to compare).
+    asked_to_wait: AtomicBool,
+    /// Whether the server said it held this poll's request (long polling): then the next poll
+    /// may go at once.
+    server_waited: AtomicBool,
 }
 
 impl std::fmt::Debug for Poller {
@@ -147,25 +163,53 @@ impl Poller {
             status,
             client,
             validators: Mutex::new(None),
+            asked_to_wait: AtomicBool::new(false),
+            server_waited: AtomicBool::new(false),
         })
     }
 
     /// Polls every `interval`, and at once when asked through `poll_now`, until `shutdown`.
-    /// A failed poll is logged and retried at the next one; it never ends the loop.
+    /// With `wait`, a poll is a long poll: the server answers when the feed changed, and the next
+    /// poll goes at once. A failed poll is logged and retried; it never ends the loop.
     pub async fn run(self, mut poll_now: mpsc::Receiver<PollNow>, shutdown: CancellationToken) {
-        tracing::info!(feed = %self.settings.feed_url, interval = ?self.settings.interval, "Feed poller started.");
+        tracing::info!(feed = %self.settings.feed_url, interval = ?self.settings.interval,
+            wait = ?self.settings.wait, "Feed poller started.");
         let mut failing = false;
         // The first poll goes at once.
         let mut wait = Duration::ZERO;
         let mut retry = RETRY.with_max(self.settings.interval);
+        // A request to poll now that came during a long poll: served by a poll that does not wait.
+        let mut asked: Option<PollNow> = None;
+        let mut can_be_asked = true;
         loop {
-            let reply = tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break,
-                request = poll_now.recv() => request,
-                _ = tokio::time::sleep(wait) => None,
+            let reply = match asked.take() {
+                Some(reply) => Some(reply),
+                None => tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => break,
+                    request = poll_now.recv(), if can_be_asked => {
+                        can_be_asked = request.is_some();
+                        request
+                    }
+                    _ = tokio::time::sleep(wait) => None,
+                },
             };
-            let outcome = self.poll_once().await;
+            // Asked to poll now: an answer now, not when the feed changes.
+            let long_poll = self.settings.wait.filter(|_| reply.is_none());
+            let started = tokio::time::Instant::now();
+            // A long poll is given up for a request to poll now or for shutdown (safe at any
+            // point: the position moves only with what was applied, in the same transaction).
+            let outcome = tokio::select! {
+                biased;
+                _ = shutdown.cancelled(), if long_poll.is_some() => break,
+                request = poll_now.recv(), if long_poll.is_some() && can_be_asked => {
+                    can_be_asked = request.is_some();
+                    asked = request;
+                    wait = Duration::ZERO;
+                    continue;
+                }
+                outcome = self.poll(long_poll) => outcome,
+            };
             self.status.polls.fetch_add(1, Ordering::Relaxed);
             wait = match outcome {
                 Ok(applied) => {
@@ -180,6 +224,13 @@ impl Poller {
                         tracing::debug!(applied, "Feed entries applied.");
                         // More may be waiting (or arrive while we applied): look again at once;
                         // an unchanged document costs a 304.
+                        Duration::ZERO
+                    } else if long_poll.is_some() && !self.asked_to_wait.load(Ordering::Relaxed) {
+                        // No document to compare yet (the first poll): the next poll can be
+                        // the first long one.
+                        Duration::ZERO
+                    } else if self.held_as_asked(long_poll, started.elapsed()) {
+                        // The server held the poll until now: the next one can go at once.
                         Duration::ZERO
                     } else {
                         self.settings.interval
@@ -207,8 +258,24 @@ impl Poller {
         tracing::info!("Feed poller stopped.");
     }
 
-    /// One poll; returns how many entries it applied. Tests call it directly.
+    /// Whether a poll that found nothing new was held by the server as asked: it said so, and
+    /// it did hold it for a while (a server that says so and answers at once would otherwise be
+    /// polled in a tight loop).
+    fn held_as_asked(&self, long_poll: Option<Duration>, took: Duration) -> bool {
+        long_poll.is_some_and(|asked| {
+            self.server_waited.load(Ordering::Relaxed) && took >= (asked / 2).min(MIN_HOLD)
+        })
+    }
+
+    /// One poll that does not wait; returns how many entries it applied. Tests call it directly.
     pub async fn poll_once(&self) -> Result<usize, PollError> {
+        self.poll(None).await
+    }
+
+    /// One poll, a long poll with `wait`.
+    async fn poll(&self, wait: Option<Duration>) -> Result<usize, PollError> {
+        self.asked_to_wait.store(false, Ordering::Relaxed);
+        self.server_waited.store(false, Ordering::Relaxed);
         let stream = self.settings.feed_url.as_str();
         let position = self
             .checkpoints
@@ -221,7 +288,7 @@ impl Poller {
             status: StatusCode::BAD_REQUEST,
         })?;
         let validators = self.validators.lock().expect("validators lock").clone();
-        let (current, received) = match self.fetch(current_url, validators.as_ref()).await? {
+        let (current, received) = match self.fetch(current_url, validators.as_ref(), wait).await? {
             Fetched::NotModified => return Ok(0),
             Fetched::Document(document, validators) => (*document, validators),
         };

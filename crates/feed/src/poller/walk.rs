@@ -44,7 +44,7 @@ impl Poller {
             let Some(previous) = document.link("prev-archive") else {
                 break;
             };
-            document = match self.fetch(previous.clone(), None).await? {
+            document = match self.fetch(previous.clone(), None, None).await? {
                 Fetched::Document(document, _) => *document,
                 Fetched::NotModified => break,
             };

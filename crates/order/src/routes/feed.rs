@@ -2,16 +2,19 @@
 //! or, for a reader whose `Accept` prefers them, as JSON Feed 1.1 or RSS 2.0, each with the same
 //! entries, links and caching.
 
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use orderflow_feed::conditional::{Validators, newer_than, visibility_cutoff_ms};
-use orderflow_feed::{FeedDocument, FeedFormat, FeedWindow, render_as};
+use orderflow_feed::{FeedDocument, FeedFormat, FeedWindow, long_poll, render_as};
 use orderflow_web::AppError;
+use tokio::time::Instant;
 
 use crate::feed_db;
 use crate::state::AppState;
@@ -26,12 +29,87 @@ pub(super) fn router() -> Router<AppState> {
 /// where it was (`If-Modified-Since`) gets every entry since, up to `CATCH_UP_LIMIT`: the
 /// originals' pollers never follow `prev-archive`, and would otherwise miss what was placed
 /// beyond one page between two of their polls.
+///
+/// A reader that long-polls (`Prefer: wait=N` with the `If-None-Match` of its document, see
+/// `orderflow_feed::long_poll`) is answered as soon as its document changed, or with 304 after
+/// the wait; it sees every sequenced entry at once rather than only those of past seconds.
 async fn feed_current(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let newest =
-        feed_db::newest_visible(&state.db, visibility_cutoff_ms(SystemTime::now())).await?;
+    let prefer = headers.get(long_poll::PREFER).and_then(|v| v.to_str().ok());
+    let Some(wait) = long_poll::preferred_wait(prefer) else {
+        return current_document(&state, &headers, Visibility::PastSeconds).await;
+    };
+    let deadline = Instant::now() + wait;
+    let mut sequenced = state.sequenced.clone();
+    let _counted = LongPoll::counted(&state.long_polls);
+    let mut response = loop {
+        sequenced.borrow_and_update();
+        let response = current_document(&state, &headers, Visibility::Everything).await?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if response.status() != StatusCode::NOT_MODIFIED || remaining.is_zero() {
+            break response;
+        }
+        tokio::select! {
+            // The relay gave events positions; closed when it stopped (the service is stopping):
+            // answer now rather than hold the shutdown.
+            changed = sequenced.changed() => if changed.is_err() { break response },
+            // Another order instance may have sequenced them: look again now and then.
+            () = tokio::time::sleep(LOOK_AGAIN.min(remaining)) => {}
+        }
+    };
+    response.headers_mut().insert(
+        HeaderName::from_static(long_poll::PREFERENCE_APPLIED),
+        HeaderValue::from_str(&long_poll::wait_applied(wait)).expect("a plain header value"),
+    );
+    Ok(response)
+}
+
+/// Counts a long poll in `/health` while it is held, however it ends.
+struct LongPoll(Arc<AtomicUsize>);
+
+impl LongPoll {
+    fn counted(waiting: &Arc<AtomicUsize>) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        LongPoll(Arc::clone(waiting))
+    }
+}
+
+impl Drop for LongPoll {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How often a long poll looks at the database without being woken (for events sequenced by
+/// another order instance).
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
+
+/// Which sequenced entries the current document shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    /// Those sequenced before the current second: the document changes only on whole seconds,
+    /// so a `Last-Modified` date (whole seconds) always moves when the content does. What
+    /// readers that compare dates (the originals') need.
+    PastSeconds,
+    /// All of them, for readers that compare tags (long pollers). A document showing entries of
+    /// the current second carries no `Last-Modified`: more may still come in that second, so a
+    /// reader who sent that date back could be told 304 while they were missing.
+    Everything,
+}
+
+async fn current_document(
+    state: &AppState,
+    headers: &HeaderMap,
+    visibility: Visibility,
+) -> Result<Response, AppError> {
+    let now = SystemTime::now();
+    let cutoff_ms = match visibility {
+        Visibility::PastSeconds => visibility_cutoff_ms(now),
+        Visibility::Everything => i64::MAX,
+    };
+    let newest = feed_db::newest_visible(&state.db, cutoff_ms).await?;
     let if_modified_since = headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok());
@@ -41,13 +119,24 @@ async fn feed_current(
     };
     let window = FeedWindow::current_since(newest, state.feed_page_size, since);
     feed_document(
-        &state,
-        &headers,
+        state,
+        headers,
         window,
+        DateIf::SettledBefore(visibility_cutoff_ms(now)),
         "no-cache",
-        "Accept, Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix, If-Modified-Since",
+        "Accept, Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix, If-Modified-Since, Prefer",
     )
     .await
+}
+
+/// When a document may carry `Last-Modified`.
+#[derive(Debug, Clone, Copy)]
+enum DateIf {
+    /// Whenever it has entries (archive pages, which never change).
+    HasEntries,
+    /// When its newest entry was sequenced before this time (epoch milliseconds): a second
+    /// that is over.
+    SettledBefore(i64),
 }
 
 /// A complete archive page: it never changes, so any cache may keep it.
@@ -67,6 +156,7 @@ async fn feed_archive(
         &state,
         &headers,
         window,
+        DateIf::HasEntries,
         "public, max-age=31536000, immutable",
         "Accept, Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix",
     )
@@ -77,6 +167,7 @@ async fn feed_document(
     state: &AppState,
     headers: &HeaderMap,
     window: FeedWindow,
+    date_if: DateIf,
     cache_control: &'static str,
     vary: &'static str,
 ) -> Result<Response, AppError> {
@@ -100,7 +191,11 @@ async fn feed_document(
     let validators = Validators::new(body.as_bytes(), last_sequenced_ms);
     // A document without entries has no date (the contract): no `Last-Modified`, and an
     // `If-Modified-Since` cannot match it (its orders may have been deleted since).
-    let dated = !entries.is_empty();
+    let dated = !entries.is_empty()
+        && match date_if {
+            DateIf::HasEntries => true,
+            DateIf::SettledBefore(cutoff_ms) => last_sequenced_ms < cutoff_ms,
+        };
     let header_text = |name| {
         headers
             .get(name)

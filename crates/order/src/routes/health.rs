@@ -1,3 +1,5 @@
+use std::sync::atomic::Ordering;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -39,6 +41,8 @@ async fn health(State(state): State<AppState>) -> Response {
         "transport": state.transport,
         "database": match &database { Ok(()) => json!("up"), Err(error) => json!({"down": error.to_string()}) },
         "pendingEvents": pending,
+        // Feed readers held until the feed changes (long polling).
+        "feedLongPolls": state.long_polls.load(Ordering::Relaxed),
         "process": orderflow_web::process_info(),
     });
     if let Some(broker) = broker {

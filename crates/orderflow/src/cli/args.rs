@@ -288,6 +288,12 @@ pub(crate) struct ConsumerArgs {
     /// With --transport feed: milliseconds between polls.
     #[arg(long, default_value_t = 2000)]
     pub(crate) poll_interval_ms: u64,
+    /// With --transport feed: seconds the order service may hold a poll until the feed changes
+    /// (long polling: `Prefer: wait`); 0 polls every --poll-interval-ms only. A feed that does
+    /// not hold polls (the originals') is polled every --poll-interval-ms anyway.
+    #[arg(long, env = "ORDERFLOW_FEED_WAIT_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(0..=30))]
+    pub(crate) feed_wait_secs: u64,
     /// Consumer group (default: the service's name). Instances of one group share the partitions.
     #[arg(long, env = "ORDERFLOW_KAFKA_GROUP")]
     pub(crate) group: Option<String>,

@@ -79,6 +79,8 @@ pub(super) fn consumer_settings<S: orderflow_consumer::Service>(
             );
             let mut poller = orderflow_feed::PollerSettings::new(feed_url);
             poller.interval = Duration::from_millis(args.poll_interval_ms);
+            poller.wait =
+                (args.feed_wait_secs > 0).then(|| Duration::from_secs(args.feed_wait_secs));
             poller.format = match args.feed_format {
                 FeedFormatArg::Atom => orderflow_feed::FeedFormat::Atom,
                 FeedFormatArg::Json => orderflow_feed::FeedFormat::JsonFeed,

@@ -5,6 +5,7 @@ mod caching;
 mod concurrency;
 mod formats;
 mod interop;
+mod long_poll;
 mod original_feed;
 mod outages;
 mod paging;

@@ -35,12 +35,19 @@ async fn the_worked_example_reaches_shipping_and_invoicing_through_the_feed() {
     );
 
     // Assert: the live feed is Atom 1.0 with the contract's values, read by an independent parser.
-    let response = system.http.get(order.feed_url()).send().await.unwrap();
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/atom+xml; charset=utf-8"
-    );
-    let xml = response.text().await.unwrap();
+    // (The pollers long-poll and may have had the entry before the second it was sequenced in
+    // was over; a plain GET shows it from the next second.)
+    let xml =
+        orderflow_testkit::wait_until("the entry visible to a plain GET", DEADLINE, || async {
+            let response = system.http.get(order.feed_url()).send().await.ok()?;
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/atom+xml; charset=utf-8"
+            );
+            let xml = response.text().await.ok()?;
+            xml.contains("<entry>").then_some(xml)
+        })
+        .await;
     let document = roxmltree::Document::parse(&xml).unwrap();
     let feed = document.root_element();
     assert_eq!(atom(feed, "title").text(), Some("Order"));
