@@ -94,23 +94,39 @@ for name, ready, idle in systems:
     print("| %s | %s ms | %s | %s |" % (NAMES.get(name, name), ready, idle, peak_text))
 
 print("\n## Targets\n")
+met = lambda ok: "met" if ok else "not met"
 pk = best.get("postgres-kafka", 0)
-print("- End to end on PostgreSQL + Kafka, at least 2,000 orders/s: **%.0f orders/s** (%s)." % (
-    pk, "met" if pk >= 2000 else "not met"))
+share = 100.0 * pk / pg_tps if pg_tps else 0.0
+print("- End to end on PostgreSQL + Kafka, at least 4,000 orders/s or 35%% of PostgreSQL's single-row"
+      " insert rate in this run: **%.0f orders/s, %.0f%%** (%s)." % (pk, share, met(pk >= 4000 or share >= 35)))
 if "postgres-kafka" in half_rate:
     p99 = half_rate["postgres-kafka"]["toStoredMs"]["invoicing"]["p99"]
     print("- p99 from order to invoice under 100 ms at half the maximum rate: **%d ms** (%s)." % (
-        p99, "met" if p99 < 100 else "not met"))
+        p99, met(p99 < 100)))
+emb = best.get("embedded", 0)
+print("- End to end on the embedded default, at least 3,000 orders/s: **%.0f orders/s** (%s)." % (emb, met(emb >= 3000)))
+feed = best.get("feed-postgres", 0)
+print("- Feed recipe end to end, at least 2,000 orders/s: **%.0f orders/s** (%s)." % (feed, met(feed >= 2000)))
+feed_p50 = min((row["report"]["toStoredMs"]["invoicing"]["p50"] for row in rows
+                if row["scenario"] == "feed-postgres"), default=None)
+if feed_p50 is not None:
+    print("- Feed recipe, median order to copy under 200 ms (long polling; best run): **%d ms** (%s)." % (
+        feed_p50, met(feed_p50 < 200)))
+# The orderflow services' own figures: a RabbitMQ row's `up` includes starting the Erlang node,
+# and its services carry an AMQP client (shown in the table, not held to these targets).
+own = [(name, ready, idle) for name, ready, idle in systems if name != "postgres-amqp"]
 idle_max = 0.0
-for _, _, idle in systems:
+for _, _, idle in own:
     for part in idle.split(","):
         try:
             idle_max = max(idle_max, float(part.split()[-1]))
         except (ValueError, IndexError):
             pass
-print("- Idle RSS under 20 MB per service: **%.1f MB** at most (%s)." % (idle_max, "met" if idle_max < 20 else "not met"))
-ready_max = max((int(ready) for _, ready, _ in systems if ready.isdigit()), default=0)
-print("- `up` ready in under 1 s once built: **%d ms** at most (%s)." % (ready_max, "met" if ready_max < 1000 else "not met"))
+print("- Idle RSS under 20 MB per service (Kafka, embedded and feed rows): **%.1f MB** at most (%s)." % (
+    idle_max, met(idle_max < 20)))
+ready_max = max((int(ready) for _, ready, _ in own if ready.isdigit()), default=0)
+print("- `up` ready in under 1 s once built (Kafka, embedded and feed rows): **%d ms** at most (%s)." % (
+    ready_max, met(ready_max < 1000)))
 
 
 def encoding_section(path):
