@@ -73,12 +73,15 @@ pub struct JsonFeedItem {
     pub orderflow: Option<ItemExtension>,
 }
 
-/// `_orderflow` on an item: its position, and the trace context of the order's request.
+/// `_orderflow` on an item: its position, the trace context of the order's request, and the
+/// order itself (its JSON document, as `url` serves it), when the feed carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemExtension {
     pub position: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<serde_json::Value>,
 }
 
 /// The document as JSON Feed 1.1, newest item first (the format's order).
@@ -132,6 +135,11 @@ fn item(entry: &FeedEntry, base: &str) -> JsonFeedItem {
         orderflow: Some(ItemExtension {
             position: entry.position,
             traceparent: entry.traceparent.clone(),
+            // An order that is not JSON is left out: the reader fetches `url` and finds out.
+            order: entry
+                .order
+                .as_deref()
+                .and_then(|order| serde_json::from_str(order).ok()),
         }),
     }
 }

@@ -7,7 +7,9 @@ use chrono::DateTime;
 
 use crate::FeedFormat;
 use crate::json_feed::JsonFeed;
-use crate::render::{ORDERFLOW_PREFIX, POSITION, TRACEPARENT, entry_position, entry_traceparent};
+use crate::render::{
+    ORDER, ORDERFLOW_PREFIX, POSITION, TRACEPARENT, entry_order, entry_position, entry_traceparent,
+};
 
 /// A feed document as the poller needs it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +32,8 @@ pub struct ReadEntry {
     /// The order's JSON document (Atom's `content/@src`, RSS's `link`, JSON Feed's `url`),
     /// maybe relative to the document.
     pub order_url: Option<String>,
+    /// The order's JSON document itself, when the feed carries it (`orderflow:order`).
+    pub order: Option<String>,
 }
 
 /// A document that is not a feed of the format it says.
@@ -82,6 +86,7 @@ impl ReadFeed {
                     position: entry_position(entry),
                     traceparent: entry_traceparent(entry),
                     order_url: entry.content.as_ref().and_then(|c| c.src.clone()),
+                    order: entry_order(entry),
                 })
                 .collect(),
         }
@@ -123,6 +128,7 @@ impl ReadFeed {
                     position: element(item, POSITION).and_then(|p| p.parse().ok()),
                     traceparent: element(item, TRACEPARENT),
                     order_url: item.link().map(str::to_owned),
+                    order: element(item, ORDER),
                 })
                 .collect(),
         }
@@ -151,6 +157,11 @@ impl ReadFeed {
                         .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
                         .map_or(0, |d| d.timestamp_millis()),
                     position: item.orderflow.as_ref().map(|ext| ext.position),
+                    order: item
+                        .orderflow
+                        .as_ref()
+                        .and_then(|ext| ext.order.as_ref())
+                        .map(|order| order.to_string()),
                     traceparent: item.orderflow.and_then(|ext| ext.traceparent),
                     order_url: item.url,
                     id: item.id,
@@ -166,6 +177,8 @@ mod tests {
     use crate::{FeedDocument, FeedEntry, FeedWindow, PageSize, render_as};
 
     const BASE: &str = "http://localhost:8080/order/";
+    /// An order carried inline, with what XML must escape.
+    const ORDER_7: &str = r#"{"id":7,"note":"<b> & \"c\""}"#;
 
     fn entries() -> Vec<FeedEntry> {
         vec![
@@ -176,12 +189,15 @@ mod tests {
                 traceparent: Some(
                     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
                 ),
+                // Keys in order: JSON Feed carries it as an object, written back sorted.
+                order: Some(ORDER_7.to_owned()),
             },
             FeedEntry {
                 position: 12,
                 order_id: 9,
                 updated_ms: 1_541_240_131_000,
                 traceparent: None,
+                order: None,
             },
         ]
     }
@@ -215,6 +231,8 @@ mod tests {
                 atom.entries[0].order_url.as_deref(),
                 Some("http://localhost:8080/order/order/7")
             );
+            assert_eq!(atom.entries[0].order.as_deref(), Some(ORDER_7));
+            assert_eq!(atom.entries[1].order, None);
             for format in [FeedFormat::JsonFeed, FeedFormat::Rss] {
                 let text = document(window, &entries, format);
                 let mut read = ReadFeed::read(format, text.as_bytes()).unwrap();

@@ -18,6 +18,10 @@ pub const ORDERFLOW_NAMESPACE: &str = "urn:orderflow:feed:1";
 pub const ORDERFLOW_PREFIX: &str = "orderflow";
 /// The extension element that carries an entry's position.
 pub const POSITION: &str = "position";
+/// The extension element that carries the order itself (its JSON document, as `content/@src`
+/// serves it), so that a reader need not fetch each entry's order; readers that do not know it
+/// (the originals') ignore it and fetch `content/@src`.
+pub const ORDER: &str = "order";
 /// The extension element that carries the W3C trace context of the request that placed the
 /// order, so that a reader's span continues its trace (readers that do not know it ignore it).
 pub const TRACEPARENT: &str = "traceparent";
@@ -31,6 +35,8 @@ pub struct FeedEntry {
     pub updated_ms: i64,
     /// The placing request's trace context, when it was traced.
     pub traceparent: Option<String>,
+    /// The order's JSON document, when the feed carries it inline.
+    pub order: Option<String>,
 }
 
 /// What one document shows.
@@ -184,7 +190,8 @@ fn render_entry(entry: &FeedEntry, base: &str) -> Entry {
     }
 }
 
-/// An entry's `orderflow:` elements: its position, and its trace context if it has one.
+/// An entry's `orderflow:` elements: its position, its trace context if it has one, and the
+/// order if it is carried inline.
 fn orderflow_elements(entry: &FeedEntry) -> BTreeMap<String, Vec<Extension>> {
     let mut elements = single(
         &format!("{ORDERFLOW_PREFIX}:{POSITION}"),
@@ -196,6 +203,13 @@ fn orderflow_elements(entry: &FeedEntry) -> BTreeMap<String, Vec<Extension>> {
             &format!("{ORDERFLOW_PREFIX}:{TRACEPARENT}"),
             TRACEPARENT,
             Some(traceparent.clone()),
+        ));
+    }
+    if let Some(order) = &entry.order {
+        elements.extend(single(
+            &format!("{ORDERFLOW_PREFIX}:{ORDER}"),
+            ORDER,
+            Some(order.clone()),
         ));
     }
     elements
@@ -242,6 +256,11 @@ fn timestamp(millis: i64) -> FixedDateTime {
 /// An entry's position, if the feed writes one (ours do; the originals' do not).
 pub fn entry_position(entry: &Entry) -> Option<i64> {
     orderflow_element(entry, POSITION)?.parse().ok()
+}
+
+/// The order an entry carries inline, if any (its JSON document).
+pub fn entry_order(entry: &Entry) -> Option<String> {
+    orderflow_element(entry, ORDER).map(str::to_owned)
 }
 
 /// The trace context an entry carries, if any.
@@ -306,12 +325,14 @@ mod tests {
                 order_id: 7,
                 updated_ms: 1_541_240_130_000,
                 traceparent: None,
+                order: None,
             },
             FeedEntry {
                 position: 12,
                 order_id: 9,
                 updated_ms: 1_541_240_131_000,
                 traceparent: None,
+                order: None,
             },
         ];
         let window = FeedWindow::current(12, PageSize::new(10).unwrap());
@@ -424,12 +445,14 @@ mod tests {
                 order_id: 1,
                 updated_ms: 0,
                 traceparent: Some(traceparent.to_owned()),
+                order: None,
             },
             FeedEntry {
                 position: 4,
                 order_id: 2,
                 updated_ms: 0,
                 traceparent: None,
+                order: None,
             },
         ];
         let xml = document(&entries, FeedWindow::current(4, PageSize::default()));

@@ -10,8 +10,8 @@ use rss::extension::{Extension, ExtensionMap};
 use rss::{ChannelBuilder, GuidBuilder, ItemBuilder};
 
 use crate::render::{
-    FEED_ID, HISTORY_NAMESPACE, ORDERFLOW_NAMESPACE, ORDERFLOW_PREFIX, POSITION, TRACEPARENT,
-    archive_url, current_url,
+    FEED_ID, HISTORY_NAMESPACE, ORDER, ORDERFLOW_NAMESPACE, ORDERFLOW_PREFIX, POSITION,
+    TRACEPARENT, archive_url, current_url,
 };
 use crate::{FeedDocument, FeedEntry, FeedFormat};
 
@@ -81,6 +81,13 @@ fn item(entry: &FeedEntry, base: &str) -> rss::Item {
             &format!("{ORDERFLOW_PREFIX}:{TRACEPARENT}"),
             TRACEPARENT,
             Some(traceparent.clone()),
+        ));
+    }
+    if let Some(order) = &entry.order {
+        elements.extend(element(
+            &format!("{ORDERFLOW_PREFIX}:{ORDER}"),
+            ORDER,
+            Some(order.clone()),
         ));
     }
     ItemBuilder::default()

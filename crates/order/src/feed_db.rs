@@ -2,7 +2,7 @@
 //! positions, and the queries behind `/feed`.
 
 use anyhow::Context;
-use orderflow_events::EpochMillis;
+use orderflow_events::{EpochMillis, OrderPlaced};
 use orderflow_feed::FeedEntry;
 use orderflow_storage::{Backend, Database};
 use sqlx::Row;
@@ -93,14 +93,16 @@ pub async fn first_sequenced_from(db: &Database, from_ms: i64) -> anyhow::Result
 }
 
 /// The entries with positions `first..=last` whose orders still exist, ascending, and when the
-/// newest of them was sequenced (for `Last-Modified`).
+/// newest of them was sequenced (for `Last-Modified`). Each carries its order's document: its
+/// `order.created` event's payload, the same JSON `GET /order/{id}` answers (an order's lines
+/// never change after it is placed).
 pub async fn entries(
     db: &Database,
     first: i64,
     last: i64,
 ) -> anyhow::Result<(Vec<FeedEntry>, i64)> {
     let rows = sqlx::query(
-        "SELECT e.position, e.order_id, e.created_ms, e.sequenced_ms, e.traceparent \
+        "SELECT e.position, e.order_id, e.created_ms, e.sequenced_ms, e.traceparent, e.payload \
          FROM order_event e \
          JOIN orders o ON o.id = e.order_id \
          WHERE e.position >= $1 AND e.position <= $2 ORDER BY e.position",
@@ -119,7 +121,23 @@ pub async fn entries(
             order_id: row.try_get("order_id")?,
             updated_ms: row.try_get("created_ms")?,
             traceparent: row.try_get("traceparent")?,
+            order: contract_document(row.try_get("payload")?),
         });
     }
     Ok((entries, last_sequenced))
+}
+
+/// The order's document as `GET /order/{id}` answers it (the contract's record) from its
+/// event's payload, which keeps the fields of later versions too (items' categories). `None` for
+/// a deletion's empty payload, or one that does not read (the reader then fetches the order).
+fn contract_document(payload: String) -> Option<String> {
+    if payload.is_empty() {
+        return None;
+    }
+    if !payload.contains("\"category\"") {
+        return Some(payload);
+    }
+    OrderPlaced::from_json(payload.as_bytes())
+        .ok()
+        .map(|order| order.to_contract_json())
 }

@@ -173,11 +173,18 @@ async fn through_the_feed_the_readers_span_continues_the_request_that_placed_the
     let request = span_in(traced, client.trace_id, "request", None).await;
     let apply = span_in(traced, client.trace_id, "apply", Some("shipping")).await;
     assert_eq!(apply.parent_span_id, request.span_context.span_id());
-    let (_, feed) = system.get_text(order.feed_url()).await;
     let expected = format!(
         "<orderflow:traceparent>00-{}-{}-01</orderflow:traceparent>",
         client.trace_id,
         request.span_context.span_id()
     );
+    // shipping long-polls and may have had the entry before a plain GET shows it (from the
+    // next whole second on).
+    orderflow_testkit::wait_until("the entry to a plain GET", DEADLINE, || async {
+        let (_, feed) = system.get_text(order.feed_url()).await;
+        feed.contains("<entry>").then_some(())
+    })
+    .await;
+    let (_, feed) = system.get_text(order.feed_url()).await;
     assert!(feed.contains(&expected), "{feed}");
 }

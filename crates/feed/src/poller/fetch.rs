@@ -184,7 +184,8 @@ impl Poller {
         ))
     }
 
-    /// Reads an entry's order from its URL (Atom's `content/@src`).
+    /// The entry's order: carried inline (`orderflow:order`, orderflow's feeds), or read from its
+    /// URL (Atom's `content/@src`; the originals' feeds).
     pub(super) async fn read_entry(
         &self,
         position: Option<i64>,
@@ -207,7 +208,10 @@ impl Poller {
                 traceparent,
             });
         };
-        let content = self.read_order(&source).await?;
+        let content = match &entry.order {
+            Some(order) => Content::from_json(order.as_bytes()),
+            None => self.read_order(&source).await?,
+        };
         Ok(FeedRecord {
             position,
             source: source.to_string(),

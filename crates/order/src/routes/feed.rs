@@ -171,8 +171,15 @@ async fn feed_document(
     cache_control: &'static str,
     vary: &'static str,
 ) -> Result<Response, AppError> {
-    let (entries, last_sequenced_ms) =
+    let (mut entries, last_sequenced_ms) =
         feed_db::entries(&state.db, window.first, window.last).await?;
+    // A catch-up document (an original poller far behind: up to 10,000 entries) carries links
+    // only: the orders inline would make it megabytes that reader ignores anyway.
+    if entries.len() as i64 > state.feed_page_size.get() {
+        for entry in &mut entries {
+            entry.order = None;
+        }
+    }
     let base = base_url(state, headers);
     let format = FeedFormat::negotiate(
         headers

@@ -76,6 +76,8 @@ fn document(window: FeedWindow, base: &str) -> Response {
             order_id: position,
             updated_ms: 1_492_703_532_351 + position,
             traceparent: None,
+            // Not inline: this feed's readers fetch each order, as from the originals' feed.
+            order: None,
         })
         .collect();
     let xml = render(&FeedDocument {

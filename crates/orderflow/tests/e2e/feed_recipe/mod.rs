@@ -4,6 +4,7 @@
 mod caching;
 mod concurrency;
 mod formats;
+mod inline;
 mod interop;
 mod long_poll;
 mod original_feed;
