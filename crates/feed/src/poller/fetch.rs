@@ -125,8 +125,13 @@ impl Poller {
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
+            // The date only where there is no tag (the originals' feeds): with orderflow's, it
+            // would only ask for a catch-up document of up to 10,000 entries, made for the
+            // originals' readers, which carries links instead of orders; this poller walks the
+            // archive pages (whole orders, cacheable) instead.
             if let Some(last_modified) = &validators.last_modified
-                && (validators.last_modified_settled || validators.etag.is_some())
+                && validators.etag.is_none()
+                && validators.last_modified_settled
             {
                 request = request.header(header::IF_MODIFIED_SINCE, last_modified);
             }
