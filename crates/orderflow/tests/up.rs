@@ -417,7 +417,15 @@ async fn up_with_the_feed_transport_needs_no_broker_and_links_right_behind_the_f
         "no broker in feed mode"
     );
     // The feed's links lead back through the front door when read through it, and straight to
-    // order when read there.
+    // order when read there. (The pollers long-poll and may have had the entry before a plain
+    // GET shows it, from the next whole second on.)
+    wait_until("the entry to a plain GET", DEADLINE, || async {
+        text(&client, format!("{}order/feed", up.front_door))
+            .await
+            .contains("<entry>")
+            .then_some(())
+    })
+    .await;
     let behind = text(&client, format!("{}order/feed", up.front_door)).await;
     assert!(
         behind.contains(&format!(r#"src="{}order/order/1""#, up.front_door)),
