@@ -48,33 +48,48 @@ impl BonusCustomer {
     }
 }
 
-/// Every customer with points, most points first.
-pub async fn customers(db: &Database) -> anyhow::Result<Vec<CustomerPoints>> {
-    // A customer's name is the one on their newest order.
-    sqlx::query(
-        "SELECT b.customer_id, n.customer_name, n.customer_firstname, \
-         CAST(SUM(b.points) AS BIGINT) AS points, COUNT(*) AS orders \
-         FROM bonus_order b JOIN bonus_order n ON n.id = \
-           (SELECT MAX(id) FROM bonus_order m WHERE m.customer_id = b.customer_id) \
-         GROUP BY b.customer_id, n.customer_name, n.customer_firstname \
-         ORDER BY points DESC, b.customer_id",
-    )
+/// Customers with points, most points first: every one, or the first `limit`.
+pub async fn customers(db: &Database, limit: Option<i64>) -> anyhow::Result<Vec<CustomerPoints>> {
+    sqlx::query(&format!(
+        "{SELECT_STANDING} ORDER BY c.points DESC, c.customer_id LIMIT $1"
+    ))
+    .bind(limit.unwrap_or(i64::MAX))
     .fetch_all(db.pool())
     .await
-    .context("failed to sum the customers' points")?
+    .context("failed to read the customers' points")?
     .iter()
-    .map(|row| {
-        Ok(CustomerPoints {
-            customer: BonusCustomer {
-                customer_id: row.try_get("customer_id")?,
-                name: row.try_get("customer_name")?,
-                firstname: row.try_get("customer_firstname")?,
-            },
-            points: row.try_get("points")?,
-            orders: row.try_get("orders")?,
-        })
-    })
+    .map(customer_points)
     .collect()
+}
+
+/// One customer's standing, if they have points.
+pub async fn standing(db: &Database, customer_id: i64) -> anyhow::Result<Option<CustomerPoints>> {
+    sqlx::query(&format!("{SELECT_STANDING} WHERE c.customer_id = $1"))
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await
+        .context("failed to read the customer's points")?
+        .as_ref()
+        .map(customer_points)
+        .transpose()
+}
+
+/// A customer's standing is kept by triggers on bonus_order (migrations 0002, 0003), so that reading
+/// it costs a row per customer, not a sum over every order; the name is the newest order's.
+const SELECT_STANDING: &str = "SELECT c.customer_id, n.customer_name, n.customer_firstname, \
+                               c.points, c.orders FROM bonus_customer c \
+                               JOIN bonus_order n ON n.id = c.newest_order_id";
+
+fn customer_points(row: &AnyRow) -> anyhow::Result<CustomerPoints> {
+    Ok(CustomerPoints {
+        customer: BonusCustomer {
+            customer_id: row.try_get("customer_id")?,
+            name: row.try_get("customer_name")?,
+            firstname: row.try_get("customer_firstname")?,
+        },
+        points: row.try_get("points")?,
+        orders: row.try_get("orders")?,
+    })
 }
 
 /// Up to `limit` of a customer's live orders, newest first, and how many they have.

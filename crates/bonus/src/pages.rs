@@ -52,8 +52,8 @@ impl Copies for BonusOrders {
     type ListPage = CustomersPage;
     type CopyPage = OrderPage;
 
-    async fn newest(db: &Database, _limit: i64) -> anyhow::Result<Vec<CustomerPoints>> {
-        db::customers(db).await
+    async fn newest(db: &Database, limit: i64) -> anyhow::Result<Vec<CustomerPoints>> {
+        db::customers(db, Some(limit)).await
     }
 
     async fn after(db: &Database, after: i64, limit: i64) -> anyhow::Result<Vec<BonusOrder>> {
@@ -119,10 +119,8 @@ async fn customer(
     let customer_id: i64 = id.trim().parse().map_err(|_| not_found())?;
     let orders = db::orders_of(&state.db, customer_id, LIST_LIMIT).await?;
     let newest = orders.first().ok_or_else(not_found)?;
-    let standing = db::customers(&state.db)
+    let standing = db::standing(&state.db, customer_id)
         .await?
-        .into_iter()
-        .find(|c| c.customer.customer_id == customer_id)
         .ok_or_else(not_found)?;
     Ok(HtmlPage::ok(CustomerPage {
         customer: newest.customer.clone(),
@@ -135,5 +133,5 @@ async fn customer(
 async fn api_points(
     State(state): State<ConsumerState>,
 ) -> Result<Json<Vec<CustomerPoints>>, ApiError> {
-    Ok(Json(db::customers(&state.db).await?))
+    Ok(Json(db::customers(&state.db, None).await?))
 }

@@ -16,7 +16,6 @@ use orderflow_events::OrderPlaced;
 use orderflow_storage::Database;
 use orderflow_web::{ApiError, AppError, HtmlPage};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use crate::ConsumerState;
 
@@ -28,7 +27,8 @@ pub const LIST_LIMIT: i64 = 500;
 pub trait Copies: Send + Sync + 'static {
     /// `shipment`: in the API's path (`/api/shipments`) and in messages.
     const NAME: &'static str;
-    /// The table with one row per copy, keyed by the order's `id`.
+    /// The table with one row per copy, keyed by the order's `id`; the service's migrations
+    /// keep its count in `row_count` (`Database::row_count`), which the list page shows.
     const TABLE: &'static str;
     /// One copy, whole: what the API lists and the copy's page shows.
     type Copy: Serialize + Send + 'static;
@@ -150,12 +150,7 @@ async fn list<C: Copies>(
     State(state): State<ConsumerState>,
 ) -> Result<HtmlPage<C::ListPage>, AppError> {
     let copies = C::newest(&state.db, LIST_LIMIT).await?;
-    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {}", C::TABLE))
-        .fetch_one(state.db.pool())
-        .await
-        .map_err(anyhow::Error::from)?
-        .try_get("n")
-        .map_err(anyhow::Error::from)?;
+    let total = state.db.row_count(C::TABLE).await?;
     Ok(HtmlPage::ok(C::list_page(CopyList {
         polls_feed: state.polls_feed(),
         history_note: state.history_note(),

@@ -215,12 +215,7 @@ pub async fn list_orders(db: &Database) -> anyhow::Result<(Vec<OrderSummary>, i6
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM orders")
-        .fetch_one(db.pool())
-        .await
-        .context("failed to count orders")?
-        .try_get("n")?;
-    Ok((orders, total))
+    Ok((orders, db.row_count("orders").await?))
 }
 
 /// The order as the whole document consumers read (same as its event's value).

@@ -1,5 +1,7 @@
 //! Every crate's `migrations/postgres/` and `migrations/sqlite/` say the same thing: each file has
-//! a twin of the same name, and the two differ only where the dialects must.
+//! a twin of the same name, and the two differ only where the dialects must. Triggers are written
+//! differently by nature (PostgreSQL runs a function, per statement; SQLite a body, per row), so
+//! they live in files of their own, `*_triggers.sql`, twins by name only.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -61,7 +63,7 @@ fn each_postgres_migration_and_its_sqlite_twin_differ_only_in_dialect() {
             "{}: every migration needs a twin for the other backend",
             migrations.display()
         );
-        for name in names {
+        for name in names.into_iter().filter(|name| !is_triggers(name)) {
             let read = |folder: &Path| fs::read_to_string(folder.join(&name)).expect("migration");
             assert_eq!(
                 statements(&read(&postgres), 0),
@@ -71,6 +73,11 @@ fn each_postgres_migration_and_its_sqlite_twin_differ_only_in_dialect() {
             );
         }
     }
+}
+
+/// A migration of triggers only, whose twins cannot share their text.
+fn is_triggers(name: &str) -> bool {
+    name.ends_with("_triggers.sql")
 }
 
 #[test]

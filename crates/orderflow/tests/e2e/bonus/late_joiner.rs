@@ -24,6 +24,7 @@ async fn bonus_joins_late_on_kafka_replays_the_history_and_takes_deleted_orders_
     wait_until_bonus_agrees(&system, &order, &bonus, 185).await;
     // Shipping keeps its copies (the contract); nothing in order changed for bonus to exist.
     assert_eq!(count(&shipping.state.db, "shipment").await, 200);
+    assert_eq!(shipping.state.db.row_count("shipment").await.unwrap(), 200);
 
     // A bonus from an empty database agrees.
     let fresh = system
