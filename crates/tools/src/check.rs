@@ -3,9 +3,10 @@
 //! Each consumer service answers its check view (`GET /api/check`: for every order it holds,
 //! what it made of it) and says, through [`CheckView`], what it should have made of an order.
 //! The check compares the two for every order order lists, and looks up the orders a consumer
-//! holds that order no longer lists (deleted: 410, or never existed).
+//! holds that order no longer lists (deleted: 410, or never existed). It reads every list a page
+//! at a time, side by side in id order, so its memory does not grow with the history.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,6 +14,7 @@ use orderflow_directory::Service;
 use orderflow_events::OrderPlaced;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::client::{Endpoints, is_unreachable};
@@ -67,10 +69,10 @@ pub struct ServiceReport {
 }
 
 impl ServiceReport {
-    fn new(view: CheckView, held: usize) -> Self {
+    fn new(view: CheckView) -> Self {
         ServiceReport {
             view,
-            held,
+            held: 0,
             missing: Vec::new(),
             without_order: Vec::new(),
             of_deleted_orders: 0,
@@ -186,92 +188,167 @@ async fn check_once(
     settings: &CheckSettings,
 ) -> anyhow::Result<CheckReport> {
     let endpoints = &settings.endpoints;
-    let orders: BTreeMap<i64, OrderPlaced> =
-        list_all::<OrderPlaced>(client, &format!("{}api/orders", endpoints.order), |o| o.id)
-            .await?;
-    let mut report = CheckReport {
-        orders: orders.len(),
-        ..CheckReport::default()
-    };
+    let mut report = CheckReport::default();
+    // Every list is read a page at a time and walked in id order, side by side: what the check
+    // holds is a page per list, however long the history.
+    let mut views = Vec::new();
     for view in &settings.views {
         let Some(endpoint) = endpoints.consumer(view.service.name) else {
             continue;
         };
-        let held = match list_all::<Held>(client, &endpoint.check_url(), |h| h.id).await {
-            Ok(held) => held,
+        let mut held = Pages::new(client, endpoint.check_url(), |h: &Held| h.id);
+        match held.peek().await {
+            Ok(_) => views.push((ServiceReport::new(*view), held, Vec::new())),
             Err(error) if is_unreachable(&error) && !endpoint.required() => {
                 report.not_running.push(view.service.name);
-                continue;
             }
             Err(error) => return Err(error),
-        };
-        report
-            .services
-            .push(compare(client, endpoints, *view, &orders, held).await?);
+        }
+    }
+    let mut orders = Pages::new(
+        client,
+        format!("{}api/orders", endpoints.order),
+        |o: &OrderPlaced| o.id,
+    );
+    while let Some(order) = orders.next().await? {
+        report.orders += 1;
+        for (service, held, without_listed_order) in &mut views {
+            // What it holds below this order's id that order did not list: deleted or never was.
+            while let Some(entry) = held.next_below(order.id).await? {
+                service.held += 1;
+                without_listed_order.push(entry.id);
+            }
+            match held.next_if(order.id).await? {
+                Some(entry) => {
+                    service.held += 1;
+                    let expected = (service.view.expected)(&order);
+                    if entry.view != expected {
+                        service.differing.push((
+                            order.id,
+                            format!("holds {}, order says {expected}", entry.view),
+                        ));
+                    }
+                }
+                None => service.missing.push(order.id),
+            }
+        }
+    }
+    for (mut service, mut held, mut without_listed_order) in views {
+        while let Some(entry) = held.next().await? {
+            service.held += 1;
+            without_listed_order.push(entry.id);
+        }
+        sort_out_unlisted(client, endpoints, &mut service, without_listed_order).await?;
+        report.services.push(service);
     }
     Ok(report)
 }
 
-/// One consumer's view against the orders.
-async fn compare(
+/// What a consumer holds of orders that order did not list: deleted ones answer 410 (contract
+/// section 5), ones that never were 404, and ones placed while the check read answer 200 (the
+/// next check sees them listed).
+async fn sort_out_unlisted(
     client: &reqwest::Client,
     endpoints: &Endpoints,
-    view: CheckView,
-    orders: &BTreeMap<i64, OrderPlaced>,
-    held: BTreeMap<i64, Held>,
-) -> anyhow::Result<ServiceReport> {
-    let mut report = ServiceReport::new(view, held.len());
-    for (id, order) in orders {
-        match held.get(id) {
-            None => report.missing.push(*id),
-            Some(held) => {
-                let expected = (view.expected)(order);
-                if held.view != expected {
-                    report
-                        .differing
-                        .push((*id, format!("holds {}, order says {expected}", held.view)));
-                }
-            }
-        }
-    }
-    for id in held.keys().filter(|id| !orders.contains_key(id)) {
-        // Deleted orders answer 410 (contract section 5); one that never was, 404.
+    service: &mut ServiceReport,
+    ids: Vec<i64>,
+) -> anyhow::Result<()> {
+    for id in ids {
         let status = client
             .get(format!("{}order/{id}", endpoints.order))
             .send()
             .await
             .context("order is not reachable")?
             .status();
-        match (status == reqwest::StatusCode::GONE, view.keeps_deleted) {
-            (true, true) => report.of_deleted_orders += 1,
-            (true, false) => report.kept_deleted.push(*id),
-            (false, _) => report.without_order.push(*id),
+        match (status, service.view.keeps_deleted) {
+            (reqwest::StatusCode::GONE, true) => service.of_deleted_orders += 1,
+            (reqwest::StatusCode::GONE, false) => service.kept_deleted.push(id),
+            (status, _) if status.is_success() => {}
+            _ => service.without_order.push(id),
         }
     }
-    Ok(report)
+    Ok(())
 }
 
-/// Every element of a paged list (`?after=<id>&limit=1000`), by id.
-async fn list_all<T: DeserializeOwned>(
-    client: &reqwest::Client,
-    url: &str,
-    id: impl Fn(&T) -> i64,
-) -> anyhow::Result<BTreeMap<i64, T>> {
-    let mut all = BTreeMap::new();
-    let mut after = 0;
-    loop {
-        let page: Vec<T> = crate::client::get(client, &format!("{url}?after={after}&limit=1000"))
-            .await?
-            .json()
-            .await
-            .with_context(|| format!("{url} did not answer a list"))?;
-        let Some(last) = page.last().map(&id) else {
-            break;
+/// A paged list (`?after=<id>&limit=<PAGE>`, ascending ids), read a page at a time. The next
+/// page is asked for as soon as a page arrives, so every list's next page is on its way while
+/// the check compares: the lists are read side by side, not one after another.
+struct Pages<T> {
+    id: fn(&T) -> i64,
+    page: VecDeque<T>,
+    next: Option<JoinHandle<anyhow::Result<Vec<T>>>>,
+    client: reqwest::Client,
+    url: String,
+}
+
+impl<T: DeserializeOwned + Send + 'static> Pages<T> {
+    fn new(client: &reqwest::Client, url: String, id: fn(&T) -> i64) -> Self {
+        let mut pages = Pages {
+            id,
+            page: VecDeque::new(),
+            next: None,
+            client: client.clone(),
+            url,
         };
-        after = last;
-        for element in page {
-            all.insert(id(&element), element);
+        pages.ask_after(0);
+        pages
+    }
+
+    fn ask_after(&mut self, after: i64) {
+        let client = self.client.clone();
+        let url = self.url.clone();
+        self.next = Some(tokio::spawn(async move {
+            crate::client::get(&client, &format!("{url}?after={after}&limit={PAGE}"))
+                .await?
+                .json()
+                .await
+                .with_context(|| format!("{url} did not answer a list"))
+        }));
+    }
+
+    /// The next element's id, taking the next page when this one is used up.
+    async fn peek(&mut self) -> anyhow::Result<Option<i64>> {
+        if self.page.is_empty()
+            && let Some(next) = self.next.take()
+        {
+            let page = next.await.context("reading a page failed")??;
+            if let Some(last) = page.last() {
+                self.ask_after((self.id)(last));
+            }
+            self.page = page.into();
+        }
+        Ok(self.page.front().map(self.id))
+    }
+
+    async fn next(&mut self) -> anyhow::Result<Option<T>> {
+        self.peek().await?;
+        Ok(self.page.pop_front())
+    }
+
+    /// The next element if its id is below `id`.
+    async fn next_below(&mut self, id: i64) -> anyhow::Result<Option<T>> {
+        match self.peek().await? {
+            Some(next) if next < id => Ok(self.page.pop_front()),
+            _ => Ok(None),
         }
     }
-    Ok(all)
+
+    /// The next element if its id is `id`.
+    async fn next_if(&mut self, id: i64) -> anyhow::Result<Option<T>> {
+        match self.peek().await? {
+            Some(next) if next == id => Ok(self.page.pop_front()),
+            _ => Ok(None),
+        }
+    }
 }
+
+impl<T> Drop for Pages<T> {
+    fn drop(&mut self) {
+        if let Some(next) = self.next.take() {
+            next.abort();
+        }
+    }
+}
+
+/// How many elements a page of a list asks for.
+const PAGE: usize = 500;
