@@ -1,11 +1,14 @@
 """Turns one `bench/run` into bench/RESULTS.md (printed to stdout)."""
 
 import datetime
+import os
 import json
 import sys
 
 results_path, systems_path, pg_tps, kafka_ceiling, embedded_ceiling, machine, revision, replay_path = sys.argv[1:9]
 encoding_path = sys.argv[9] if len(sys.argv) > 9 else None
+scale_path = sys.argv[10] if len(sys.argv) > 10 else None
+work_path = sys.argv[11] if len(sys.argv) > 11 else None
 pg_tps = int(pg_tps or 0)
 kafka = json.loads(kafka_ceiling)
 embedded = json.loads(embedded_ceiling)
@@ -160,3 +163,55 @@ def encoding_section(path):
 
 if encoding_path:
     encoding_section(encoding_path)
+
+
+
+def profile_section(work):
+    """bench/profile.py's figures for each system's profiled run."""
+    import glob
+    found = sorted(glob.glob(os.path.join(work, "profile-*.json")))
+    if not found:
+        return
+    print("\n## Profile of the saturated system\n")
+    print("Earlier, by hand with `top` during `orderflow load -n 15000 -c 64` on PostgreSQL +"
+          " Apache Kafka (the session that built the group commit): with the first group commit"
+          " (one INSERT per order inside the batch's transaction, 1,562 orders/s) the order service"
+          " took 34% of the two cores, Kafka's JVM 50%, shipping and invoicing 11% each,"
+          " PostgreSQL's backends about 80% of a core, 7% idle, and the one writer was busy 95% of"
+          " the time. With five statements per batch (multi-row inserts, 2,233-2,480 orders/s,"
+          " 26 orders per commit): order 27%, the JVM 27%, shipping and invoicing 13% each,"
+          " PostgreSQL about 55% of a core, 26% idle, and the writer still busy all the time (11 ms"
+          " per batch): its round trips and the commit's fsync, not the CPU, are the limit. Now,"
+          " measured by this script in this run:\n")
+    print("A run of 4x the orders at 64 clients per system, profiled by `bench/profile.py`: CPU"
+          " seconds per process (from /proc; the share is of all cores over the run's wall time),"
+          " and PostgreSQL's client sessions sampled every 20 ms by what they do (the average"
+          " number of sessions in each state: on CPU, waiting on an event such as the WAL's fsync,"
+          " or idle inside a transaction while the service sends its next statement).\n")
+    for path in found:
+        name = os.path.basename(path)[len("profile-"):-len(".json")]
+        profile = json.load(open(path))
+        capacity = profile["wallSecs"] * profile["cores"]
+        print("**%s** (%.1f s):\n" % (NAMES.get(name, name), profile["wallSecs"]))
+        print("| process | CPU s | of %d cores |" % profile["cores"])
+        print("|---|---:|---:|")
+        for group, secs in profile["cpuSecs"].items():
+            print("| %s | %.2f | %s |" % (group, secs, pct(secs, capacity)))
+        idle = capacity - sum(profile["cpuSecs"].values())
+        print("| (idle or stolen) | %.2f | %s |" % (max(idle, 0), pct(max(idle, 0), capacity)))
+        if profile["averageSessions"]:
+            print("\n| PostgreSQL sessions (%d samples) | average sessions |" % profile["samples"])
+            print("|---|---:|")
+            for state, n in profile["averageSessions"].items():
+                print("| %s | %.2f |" % (state, n))
+        print()
+
+
+if work_path:
+    profile_section(work_path)
+
+
+if scale_path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import scale
+    scale.report(scale_path)
