@@ -48,8 +48,12 @@ def process_group(pid):
         return f"orderflow {argv[1]}" if len(argv) > 1 and not argv[1].startswith("-") else "orderflow up"
     if name.startswith("postgres") or (argv[0].startswith("postgres:")):
         return "PostgreSQL"
+    if name == "orderflow-broker":
+        return "embedded broker (Tansu)"
     if name == "java":
         return "Kafka (java)"
+    if name.startswith("beam"):
+        return "RabbitMQ (Erlang)"
     if name in ("python3", "psql", "profile.py"):
         return "bench (python, psql)"
     return "other processes"
