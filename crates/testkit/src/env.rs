@@ -179,10 +179,28 @@ impl Default for Isolation {
     }
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, and that no other `free_port` call hands out again.
+///
+/// Asking the kernel for port 0 and closing the socket is racy when tests run in parallel:
+/// the kernel hands the same ephemeral port to the next `bind(0)` or outgoing connection of
+/// any process, so two tests' services ended up on one port (a CI run once asked its order
+/// service for the form and was answered by another test's invoicing). So the ports come from
+/// below the kernel's ephemeral range, which nothing takes without asking for it by number,
+/// from a cursor shared by the whole test binary and started at a place chosen by the process
+/// id so that two binaries rarely walk the same ports; each is still checked to be bindable.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("no free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // Below Linux's default ephemeral range (32768-60999) and above the well-known services.
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: OnceLock<AtomicU32> = OnceLock::new();
+    let next = NEXT.get_or_init(|| AtomicU32::new(std::process::id().wrapping_mul(7_919) % COUNT));
+    for _ in 0..COUNT {
+        let port = (FIRST + next.fetch_add(1, Ordering::Relaxed) % COUNT) as u16;
+        // The wildcard address: a port bound on 127.0.0.1 or on any address refuses it.
+        if TcpListener::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + COUNT)
 }
