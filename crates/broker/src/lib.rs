@@ -2,16 +2,17 @@
 
 mod groups;
 mod indexes;
+mod listen;
+mod long_poll;
 
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use futures::future::BoxFuture;
-use tansu_broker::broker::Broker;
 use tansu_broker::coordinator::group::Coordinator;
 use tansu_broker::coordinator::group::administrator::Controller;
-use tansu_storage::{Storage, StorageContainer};
-use tokio::time::Instant;
+use tansu_storage::{BrokerRegistrationRequest, Storage, StorageContainer};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -89,14 +90,14 @@ pub fn run(
         match settings.groups {
             Groups::Orderflow => {
                 let groups = GroupCoordinator::new(storage.clone()).map_err(tansu_error)?;
-                serve(&settings, listener, storage, groups, shutdown).await
+                serve(&settings, storage, groups, shutdown).await
             }
             Groups::Tansu => {
                 tracing::warn!(
                     "Running Tansu's own group coordinator, which can leave a member without partitions for good."
                 );
                 let groups = Controller::with_storage(storage.clone()).map_err(tansu_error)?;
-                serve(&settings, listener, storage, groups, shutdown).await
+                serve(&settings, storage, groups, shutdown).await
             }
         }
     })
@@ -124,23 +125,29 @@ async fn storage(listener: &Url) -> anyhow::Result<StorageContainer> {
 
 async fn serve<G: Coordinator>(
     settings: &BrokerSettings,
-    listener: Url,
     storage: StorageContainer,
     groups: G,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let storage_handle = storage.clone();
-    let mut broker = Broker::new(
-        NODE_ID,
-        CLUSTER_ID,
-        listener.clone(),
-        listener,
-        storage,
-        groups,
-        uuid::Uuid::new_v4(),
-    );
-    let maintenance = tokio::spawn(maintain(storage_handle, settings.maintenance_interval));
-    let mut serving = tokio::spawn(async move { broker.serve(Instant::now()).await });
+    storage
+        .register_broker(BrokerRegistrationRequest {
+            broker_id: NODE_ID,
+            cluster_id: CLUSTER_ID.into(),
+            incarnation_id: uuid::Uuid::new_v4(),
+            rack: None,
+        })
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))
+        .context("cannot register the embedded broker in its storage")?;
+    let address = settings.bootstrap();
+    let tcp = TcpListener::bind((settings.host.as_str(), settings.port))
+        .await
+        .with_context(|| format!("the embedded broker cannot listen on {address}"))?;
+    let maintenance = tokio::spawn(maintain(storage.clone(), settings.maintenance_interval));
+    let mut serving =
+        tokio::spawn(
+            async move { listen::serve_connections(tcp, CLUSTER_ID, groups, storage).await },
+        );
     tracing::info!(address = %settings.bootstrap(), storage = STORAGE_FILE, "Embedded Kafka broker (Tansu) ready.");
     let _stop_maintenance = AbortOnDrop(maintenance);
     tokio::select! {
@@ -152,7 +159,7 @@ async fn serve<G: Coordinator>(
         }
         ended = &mut serving => match ended {
             Ok(Ok(())) => anyhow::bail!("the embedded Kafka broker stopped by itself"),
-            Ok(Err(error)) => Err(tansu_error(error)).context("the embedded Kafka broker failed"),
+            Ok(Err(error)) => Err(error).context("the embedded Kafka broker failed"),
             Err(error) => Err(error).context("the embedded Kafka broker panicked"),
         },
     }
