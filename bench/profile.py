@@ -27,7 +27,8 @@ TICKS = os.sysconf("SC_CLK_TCK")
 MARK = "--sample--"
 QUERY = (
     f"SELECT '{MARK}' UNION ALL "
-    "SELECT CASE WHEN state = 'idle in transaction' THEN 'idle in transaction (a round trip)' "
+    "SELECT coalesce(nullif(application_name, ''), '?') || '|' || "
+    "CASE WHEN state = 'idle in transaction' THEN 'idle in transaction (a round trip)' "
     "ELSE coalesce(wait_event_type || ': ' || wait_event, 'on CPU') END "
     "FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = current_database() "
     "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction');\n"

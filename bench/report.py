@@ -200,10 +200,12 @@ def profile_section(work):
         idle = capacity - sum(profile["cpuSecs"].values())
         print("| (idle or stolen) | %.2f | %s |" % (max(idle, 0), pct(max(idle, 0), capacity)))
         if profile["averageSessions"]:
-            print("\n| PostgreSQL sessions (%d samples) | average sessions |" % profile["samples"])
-            print("|---|---:|")
-            for state, n in profile["averageSessions"].items():
-                print("| %s | %.2f |" % (state, n))
+            print("\n| PostgreSQL session (%d samples) | doing | average sessions |" % profile["samples"])
+            print("|---|---|---:|")
+            for key, n in profile["averageSessions"].items():
+                # "application name|state" (profile.py); older profiles have the state alone.
+                who, _, state = key.rpartition("|")
+                print("| %s | %s | %.2f |" % (who or "-", state, n))
         print()
 
 

@@ -21,6 +21,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use crate::closing::Closing;
 use crate::dead_letter::DeadLetters;
 use crate::group_progress::IdleWatch;
 use crate::held::HeldPartitions;
@@ -135,7 +136,7 @@ pub async fn run_consumer(
     // Shared by the members this loop creates: only the very first assignment rewinds.
     let rewind = Arc::new(AtomicBool::new(settings.from_beginning));
     loop {
-        let consumer = create_consumer(&settings, &member.status, &rewind)?;
+        let consumer = Closing::new(create_consumer(&settings, &member.status, &rewind)?);
         consumer.subscribe(&[&settings.kafka.topic])?;
         tracing::info!(
             group = %settings.group_id,
@@ -144,11 +145,12 @@ pub async fn run_consumer(
             "Consumer started."
         );
         let ended = member.consume(&consumer, &settings, &mut idle).await;
-        match consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(error) => tracing::warn!(%error, "Final offset commit failed."),
+        if !consumer.close(CLOSE_TIMEOUT).await {
+            tracing::warn!(
+                group = %settings.group_id,
+                "Kafka did not let this member leave its group within {CLOSE_TIMEOUT:?}; going on without waiting (the group hands its partitions on after the session timeout)."
+            );
         }
-        drop(consumer);
         member.status.assigned.lock().expect("status lock").clear();
         member.status.lag.lock().expect("status lock").clear();
         member.status.held.clear();
@@ -307,6 +309,9 @@ impl Member {
         }
     }
 }
+
+/// How long stopping waits for a member's last commit and its leaving the group.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most records applied in one batch (one database transaction).
 const MAX_BATCH: usize = 256;

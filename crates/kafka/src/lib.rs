@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod closing;
 mod consumer;
 mod dead_letter;
 mod group_progress;

@@ -157,7 +157,11 @@ impl Database {
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |connection, _meta| {
                 let set_up = match backend {
-                    Backend::Postgres => format!("SET search_path TO \"{schema}\""),
+                    // The application name says whose session it is in pg_stat_activity
+                    // (bench/profile.py groups the sessions by it).
+                    Backend::Postgres => format!(
+                        "SET search_path TO \"{schema}\"; SET application_name TO 'orderflow {schema}'"
+                    ),
                     // WAL lets the UI read while the consumer writes; the busy timeout makes a
                     // second writer wait instead of failing.
                     Backend::Sqlite => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \

@@ -56,5 +56,32 @@ async fn orders_placed_while_the_broker_is_unreachable_are_delivered_once_it_is_
         (health["pendingEvents"] == 0).then_some(())
     })
     .await;
+    // The consumers leave their group while its broker is still there to let them.
+    drop((shipping, invoicing));
     drop(broker);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_stops_when_asked_even_after_its_broker_died() {
+    // Arrange: shipping in its group, with partitions, on a broker that then dies.
+    let system = TestSystem::new();
+    let port = free_port();
+    let mut broker = KafkaBroker::start(&system.env, ORDERFLOW_BROKER, port).await;
+    let kafka = KafkaSettings::new(format!("127.0.0.1:{port}")).with_topic(system.iso.topic());
+    let order = system.start_order_with(kafka.clone()).await;
+    let shipping = system.start_shipping_with(kafka).await;
+    let placed = system.post_form(&order, WORKED_EXAMPLE_FORM).await;
+    assert_eq!(placed.status(), 200);
+    wait_for_rows(&shipping.state.db, "shipment", 1).await;
+    broker.kill();
+
+    // Act: librdkafka's close waits for a group coordinator that is gone (once for more than ten
+    // minutes); shipping stops all the same, without it.
+    let stopped = tokio::time::timeout(DEADLINE, shipping.stop()).await;
+
+    // Assert
+    assert!(
+        stopped.is_ok(),
+        "shipping did not stop within {DEADLINE:?} after its broker died"
+    );
 }
