@@ -24,6 +24,8 @@ pub struct CustomersPage {
     /// What the transport cannot give this service (a RabbitMQ queue keeps no history).
     history_note: Option<&'static str>,
     customers: Vec<CustomerPoints>,
+    /// More customers have points than the page shows (`/api/points` lists them all).
+    more_customers: bool,
     /// Live orders counted.
     orders: i64,
 }
@@ -33,7 +35,10 @@ pub struct CustomersPage {
 pub struct CustomerPage {
     customer: BonusCustomer,
     points: i64,
+    /// The customer's newest orders, at most [`LIST_LIMIT`].
     orders: Vec<BonusOrder>,
+    /// All their live orders.
+    order_count: i64,
 }
 
 #[derive(Debug, Template)]
@@ -52,8 +57,9 @@ impl Copies for BonusOrders {
     type ListPage = CustomersPage;
     type CopyPage = OrderPage;
 
+    /// One customer more than the page shows, so that the page can say there are more.
     async fn newest(db: &Database, limit: i64) -> anyhow::Result<Vec<CustomerPoints>> {
-        db::customers(db, Some(limit)).await
+        db::customers(db, Some(limit + 1)).await
     }
 
     async fn after(db: &Database, after: i64, limit: i64) -> anyhow::Result<Vec<BonusOrder>> {
@@ -84,10 +90,14 @@ impl Copies for BonusOrders {
     }
 
     fn list_page(list: CopyList<CustomerPoints>) -> CustomersPage {
+        let mut customers = list.copies;
+        let more_customers = customers.len() > LIST_LIMIT as usize;
+        customers.truncate(LIST_LIMIT as usize);
         CustomersPage {
             polls_feed: list.polls_feed,
             history_note: list.history_note,
-            customers: list.copies,
+            customers,
+            more_customers,
             orders: list.total,
         }
     }
@@ -126,6 +136,7 @@ async fn customer(
         customer: newest.customer.clone(),
         points: standing.points,
         orders,
+        order_count: standing.orders,
     }))
 }
 
@@ -134,4 +145,48 @@ async fn api_points(
     State(state): State<ConsumerState>,
 ) -> Result<Json<Vec<CustomerPoints>>, ApiError> {
     Ok(Json(db::customers(&state.db, None).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn standings(count: i64) -> Vec<CustomerPoints> {
+        (1..=count)
+            .map(|id| CustomerPoints {
+                customer: BonusCustomer {
+                    customer_id: id,
+                    name: "Wolff".into(),
+                    firstname: "Eberhard".into(),
+                },
+                points: 1000 - id,
+                orders: 1,
+            })
+            .collect()
+    }
+
+    fn page_of(count: i64) -> String {
+        BonusOrders::list_page(CopyList {
+            polls_feed: false,
+            history_note: None,
+            copies: standings(count),
+            total: count,
+        })
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn the_customers_page_says_when_more_customers_have_points_than_it_shows() {
+        // Arrange: `newest` reads one customer more than the page shows.
+        let more = LIST_LIMIT + 1;
+
+        // Act
+        let (full, overfull) = (page_of(LIST_LIMIT), page_of(more));
+
+        // Assert
+        assert!(!full.contains("more have points too"), "{full}");
+        assert!(overfull.contains("Showing the 500 customers with the most points"));
+        assert!(!overfull.contains(&format!(r#"href="customer?id={more}""#)));
+    }
 }
