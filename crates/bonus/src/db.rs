@@ -74,7 +74,7 @@ pub async fn standing(db: &Database, customer_id: i64) -> anyhow::Result<Option<
         .transpose()
 }
 
-/// A customer's standing is kept by triggers on bonus_order (migrations 0002, 0003), so that reading
+/// A customer's standing is kept by triggers on bonus_order (migrations 0002_bonus_customer, 0003_row_count_triggers), so that reading
 /// it costs a row per customer, not a sum over every order; the name is the newest order's.
 const SELECT_STANDING: &str = "SELECT c.customer_id, n.customer_name, n.customer_firstname, \
                                c.points, c.orders FROM bonus_customer c \

@@ -55,20 +55,7 @@ pub async fn store_orders(
     orders: &[OrderToStore],
 ) -> anyhow::Result<Vec<OrderPlaced>> {
     let ids = allocate_order_ids(tx, backend, orders.len()).await?;
-    let events: Vec<OrderPlaced> = ids
-        .iter()
-        .zip(orders)
-        .map(|(id, OrderToStore { order, placed, .. })| {
-            OrderPlaced::new(
-                *id,
-                order.customer.clone(),
-                *placed,
-                order.shipping_address.clone(),
-                order.billing_address.clone(),
-                order.lines.clone(),
-            )
-        })
-        .collect();
+    let events = events_of(&ids, orders);
     let rows: Vec<(&OrderPlaced, &OrderToStore)> = events.iter().zip(orders).collect();
     params::insert_rows(
         tx,
@@ -151,6 +138,23 @@ pub async fn store_orders(
     Ok(events)
 }
 
+/// The `order.created` events of `orders` stored under `ids`, in the same order.
+fn events_of(ids: &[i64], orders: &[OrderToStore]) -> Vec<OrderPlaced> {
+    ids.iter()
+        .zip(orders)
+        .map(|(id, OrderToStore { order, placed, .. })| {
+            OrderPlaced::new(
+                *id,
+                order.customer.clone(),
+                *placed,
+                order.shipping_address.clone(),
+                order.billing_address.clone(),
+                order.lines.clone(),
+            )
+        })
+        .collect()
+}
+
 /// PostgreSQL: stores the orders and their events like [`store_orders`], in two round trips
 /// instead of six: the ids first (`nextval` needs no transaction), then one statement that
 /// inserts the orders, their lines and their events at once (data-modifying `WITH` clauses; one
@@ -173,20 +177,7 @@ pub async fn store_orders_in_one_statement(
         .await
         .context("no database connection")?;
     let ids = allocate_order_ids(&mut connection, Backend::Postgres, orders.len()).await?;
-    let events: Vec<OrderPlaced> = ids
-        .iter()
-        .zip(orders)
-        .map(|(id, OrderToStore { order, placed, .. })| {
-            OrderPlaced::new(
-                *id,
-                order.customer.clone(),
-                *placed,
-                order.shipping_address.clone(),
-                order.billing_address.clone(),
-                order.lines.clone(),
-            )
-        })
-        .collect();
+    let events = events_of(&ids, orders);
     let document = batch_document(&events, orders);
     sqlx::query(STORE_BATCH)
         .bind(document.to_string())

@@ -71,7 +71,8 @@ impl Backend {
 /// orderflow-consumer's positions and parked events), so `Database::connect` applies several
 /// sets, each owned by the crate whose tables they are. They share sqlx's one table of applied
 /// versions, so their version numbers must not overlap (services count from 1, orderflow-consumer
-/// from 1001), and each set ignores the versions the others applied.
+/// from 1001, orderflow-storage's own from 2001), and each set ignores the versions the others
+/// applied.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
     pub postgres: fn() -> Migrator,
@@ -88,6 +89,14 @@ impl Migrations {
         migrator
     }
 }
+
+/// orderflow-storage's own tables, applied before every service's (which attach their triggers
+/// to them): the `row_count` table `Database::row_count` reads, and on PostgreSQL the trigger
+/// functions that keep it.
+const ROW_COUNT_MIGRATIONS: Migrations = Migrations {
+    postgres: || sqlx::migrate!("./migrations/postgres"),
+    sqlite: || sqlx::migrate!("./migrations/sqlite"),
+};
 
 /// The sets, with their versions checked not to overlap.
 fn migrators(sets: &[Migrations], backend: Backend) -> anyhow::Result<Vec<Migrator>> {
@@ -114,8 +123,8 @@ pub struct Database {
 
 impl Database {
     /// Connects (retrying until `connect_timeout`, so that services can start before their
-    /// database), creates the service's schema when missing, and applies each set of
-    /// migrations, in order.
+    /// database), creates the service's schema when missing, and applies orderflow-storage's own
+    /// migrations and then each set of `migrations`, in order.
     pub async fn connect(
         settings: &DatabaseSettings,
         migrations: &[Migrations],
@@ -177,7 +186,10 @@ impl Database {
             .await
             .with_context(|| format!("cannot connect to the database at {shown_url}"))?;
 
-        for migrator in migrators(migrations, backend)? {
+        let sets: Vec<Migrations> = std::iter::once(ROW_COUNT_MIGRATIONS)
+            .chain(migrations.iter().copied())
+            .collect();
+        for migrator in migrators(&sets, backend)? {
             apply(&pool, &migrator, backend, &shown_url).await?;
         }
         tracing::info!(url = %shown_url, schema = %settings.schema, "Database ready.");

@@ -1,20 +1,7 @@
--- The triggers that keep row_count (0002_row_count.sql). A statement adds its rows' count
--- once (transition tables), so a batch of 256 copies is one update of the count's row; writers
--- of the table in concurrent transactions queue on that row until each commits.
+-- The triggers that keep `bonus_order`'s count in row_count (orderflow-storage's
+-- migrations create the table and the functions they run).
 -- Created before the first count is taken, in one transaction: CREATE TRIGGER locks out writers
 -- until it commits, so the count starts exact even while another instance runs.
-
-CREATE FUNCTION count_inserted_rows() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE row_count SET n = n + (SELECT COUNT(*) FROM inserted) WHERE table_name = TG_TABLE_NAME;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION count_deleted_rows() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE row_count SET n = n - (SELECT COUNT(*) FROM deleted) WHERE table_name = TG_TABLE_NAME;
-    RETURN NULL;
-END $$;
 
 CREATE TRIGGER bonus_order_counted_in AFTER INSERT ON bonus_order
     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION count_inserted_rows();
