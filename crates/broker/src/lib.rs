@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod append;
 mod groups;
 mod indexes;
 mod listen;
 mod long_poll;
+mod storage;
 
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +14,9 @@ use futures::future::BoxFuture;
 use tansu_broker::coordinator::group::Coordinator;
 use tansu_broker::coordinator::group::administrator::Controller;
 use tansu_storage::{BrokerRegistrationRequest, Storage, StorageContainer};
+
+use crate::append::Appender;
+use crate::storage::BrokerStorage;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -85,8 +90,13 @@ pub fn run(
         let listener: Url = format!("tcp://{}:{}", settings.host, settings.port)
             .parse()
             .context("invalid broker listener address")?;
-        let storage = storage(&listener).await?;
-        indexes::ensure(std::path::Path::new(STORAGE_FILE)).await?;
+        let tansu = tansu_storage(&listener).await?;
+        let storage_file = std::path::Path::new(STORAGE_FILE);
+        indexes::ensure(storage_file).await?;
+        let appender = Appender::open(storage_file, CLUSTER_ID)
+            .await
+            .context("cannot open the embedded Kafka broker's storage for producing")?;
+        let storage = BrokerStorage::new(tansu, appender);
         match settings.groups {
             Groups::Orderflow => {
                 let groups = GroupCoordinator::new(storage.clone()).map_err(tansu_error)?;
@@ -104,7 +114,7 @@ pub fn run(
 }
 
 /// Tansu's SQLite storage, in `STORAGE_FILE` of the current directory.
-async fn storage(listener: &Url) -> anyhow::Result<StorageContainer> {
+async fn tansu_storage(listener: &Url) -> anyhow::Result<StorageContainer> {
     let url: Url = format!("sqlite://{STORAGE_FILE}")
         .parse()
         .expect("a valid URL");
@@ -125,7 +135,7 @@ async fn storage(listener: &Url) -> anyhow::Result<StorageContainer> {
 
 async fn serve<G: Coordinator>(
     settings: &BrokerSettings,
-    storage: StorageContainer,
+    storage: BrokerStorage,
     groups: G,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -168,7 +178,7 @@ async fn serve<G: Coordinator>(
 /// Runs Tansu's storage maintenance every `interval`: compaction (the newest record per key of a
 /// compacted topic stays; tombstones are never removed by Tansu 0.6.0) and its retention policy
 /// (only topics that set `cleanup.policy=delete` themselves; orderflow's do not).
-async fn maintain(storage: StorageContainer, interval: Duration) {
+async fn maintain(storage: BrokerStorage, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
     ticks.tick().await;
     loop {
