@@ -20,16 +20,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use libsql::{Connection, Statement};
-use tansu_sans_io::ErrorCode;
 use tansu_sans_io::record::{deflated, inflated};
-use tansu_storage::{Error, Result, Topition};
+use tansu_storage::{Result, Topition};
 
-/// The partition's row id and watermarks, by the names Tansu keys them with.
-const PARTITION: &str = "SELECT tp.id, w.low, w.high FROM cluster c \
-     JOIN topic t ON t.cluster = c.id \
-     JOIN topition tp ON tp.topic = t.id \
-     JOIN watermark w ON w.topition = tp.id \
-     WHERE c.name = ?1 AND t.name = ?2 AND tp.partition = ?3";
+use crate::statements::{PARTITION, partition, prepare, step};
+
 /// Producer id and epoch stay empty: only Tansu's produce stores transactional batches.
 const RECORD: &str = "INSERT INTO record \
      (topition, offset_id, attributes, producer_id, producer_epoch, timestamp, k, v) \
@@ -74,15 +69,7 @@ impl Appender {
         // Writes through Tansu never overlap ours (crate::storage), but a checkpoint or another
         // process reading the file may hold a lock for a moment.
         connection.busy_timeout(Duration::from_secs(5))?;
-        let prepare = |sql: &'static str| {
-            let connection = connection.clone();
-            async move {
-                connection
-                    .prepare(sql)
-                    .await
-                    .with_context(|| format!("cannot prepare {sql}"))
-            }
-        };
+        let prepare = |sql: &'static str| prepare(&connection, sql);
         Ok(Appender {
             cluster: cluster.to_owned(),
             begin: prepare("BEGIN IMMEDIATE").await?,
@@ -99,15 +86,15 @@ impl Appender {
     /// Appends `batch` to `topition` in one transaction; returns the offset of its first record.
     pub(crate) async fn append(&self, topition: &Topition, batch: deflated::Batch) -> Result<i64> {
         let batch = inflated::Batch::try_from(batch)?;
-        run(&self.begin, ()).await?;
+        step(&self.begin, ()).await?;
         match self.append_in_transaction(topition, &batch).await {
             Ok(base_offset) => {
-                run(&self.commit, ()).await?;
+                step(&self.commit, ()).await?;
                 Ok(base_offset)
             }
             Err(error) => {
                 if !self.connection.is_autocommit() {
-                    run(&self.rollback, ()).await?;
+                    step(&self.rollback, ()).await?;
                 }
                 Err(error)
             }
@@ -119,11 +106,12 @@ impl Appender {
         topition: &Topition,
         batch: &inflated::Batch,
     ) -> Result<i64> {
-        let (id, low, high) = self.partition(topition).await?;
+        let partition = partition(&self.partition, &self.cluster, topition).await?;
+        let (id, low, high) = (partition.id, partition.low, partition.high);
         // As Tansu numbers them: from the high watermark, one after another.
         let base_offset = high.unwrap_or_default();
         for (offset, record) in (base_offset..).zip(&batch.records) {
-            run(
+            step(
                 &self.record,
                 (
                     id,
@@ -136,7 +124,7 @@ impl Appender {
             )
             .await?;
             for header in &record.headers {
-                run(
+                step(
                     &self.header,
                     (id, offset, header.key.as_deref(), header.value.as_deref()),
                 )
@@ -144,39 +132,7 @@ impl Appender {
             }
         }
         let high = base_offset + i64::from(batch.last_offset_delta) + 1;
-        run(&self.watermark, (id, low.unwrap_or_default(), high)).await?;
+        step(&self.watermark, (id, low.unwrap_or_default(), high)).await?;
         Ok(base_offset)
     }
-
-    /// The partition's row id and its low and high watermarks.
-    async fn partition(&self, topition: &Topition) -> Result<(i64, Option<i64>, Option<i64>)> {
-        let found = self.read_partition(topition).await;
-        self.partition.reset();
-        found?.ok_or(Error::Api(ErrorCode::UnknownTopicOrPartition))
-    }
-
-    async fn read_partition(
-        &self,
-        topition: &Topition,
-    ) -> libsql::Result<Option<(i64, Option<i64>, Option<i64>)>> {
-        let mut rows = self
-            .partition
-            .query((
-                self.cluster.as_str(),
-                topition.topic(),
-                topition.partition(),
-            ))
-            .await?;
-        match rows.next().await? {
-            Some(row) => Ok(Some((row.get(0)?, row.get(1)?, row.get(2)?))),
-            None => Ok(None),
-        }
-    }
-}
-
-/// Runs a prepared statement and readies it for its next use.
-async fn run(statement: &Statement, params: impl libsql::params::IntoParams) -> Result<()> {
-    let outcome = statement.execute(params).await;
-    statement.reset();
-    outcome.map(|_| ()).map_err(Error::from)
 }

@@ -5,6 +5,8 @@ mod groups;
 mod indexes;
 mod listen;
 mod long_poll;
+mod read;
+mod statements;
 mod storage;
 
 use std::time::{Duration, SystemTime};
@@ -16,6 +18,7 @@ use tansu_broker::coordinator::group::administrator::Controller;
 use tansu_storage::{BrokerRegistrationRequest, Storage, StorageContainer};
 
 use crate::append::Appender;
+use crate::read::Reader;
 use crate::storage::BrokerStorage;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -96,7 +99,10 @@ pub fn run(
         let appender = Appender::open(storage_file, CLUSTER_ID)
             .await
             .context("cannot open the embedded Kafka broker's storage for producing")?;
-        let storage = BrokerStorage::new(tansu, appender);
+        let reader = Reader::open(storage_file, CLUSTER_ID)
+            .await
+            .context("cannot open the embedded Kafka broker's storage for fetching")?;
+        let storage = BrokerStorage::new(tansu, appender, reader);
         match settings.groups {
             Groups::Orderflow => {
                 let groups = GroupCoordinator::new(storage.clone()).map_err(tansu_error)?;

@@ -1,8 +1,9 @@
 //! The broker's storage: Tansu's SQLite storage, with produced batches appended by
-//! [`Appender`] instead.
+//! [`Appender`] and fetched records read by [`Reader`] instead (same tables, statements
+//! prepared once).
 //!
-//! The appender writes with a connection of its own while Tansu's storage worker serves
-//! everything else with its. Reads may overlap the appender's writes (the file is in WAL mode, and
+//! The appender and the reader have a connection each, and Tansu's storage worker serves
+//! everything else with its own. Reads may overlap the appender's writes (the file is in WAL mode, and
 //! a fetch reads records only below the high watermark, which moves in the same transaction as
 //! they are written). Two writers may not overlap: Tansu sets no busy timeout, so a write of its
 //! would fail at once with `SQLITE_BUSY` while the appender holds the file's write lock. Every
@@ -38,20 +39,23 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::append::Appender;
+use crate::read::Reader;
 
-/// Tansu's storage and our appender, behind one write lock.
+/// Tansu's storage, our appender behind the one write lock, and our reader.
 #[derive(Clone, Debug)]
 pub(crate) struct BrokerStorage {
     tansu: StorageContainer,
     /// Held by whoever writes: the appender, or a request Tansu may write for.
     writer: Arc<Mutex<Appender>>,
+    reader: Arc<Mutex<Reader>>,
 }
 
 impl BrokerStorage {
-    pub(crate) fn new(tansu: StorageContainer, appender: Appender) -> Self {
+    pub(crate) fn new(tansu: StorageContainer, appender: Appender, reader: Reader) -> Self {
         BrokerStorage {
             tansu,
             writer: Arc::new(Mutex::new(appender)),
+            reader: Arc::new(Mutex::new(reader)),
         }
     }
 
@@ -84,21 +88,23 @@ impl Storage for BrokerStorage {
         self.tansu.brokers().await
     }
 
+    /// Both isolation levels read up to the high watermark, as with Tansu (`Reader::offset_stage`).
+    /// The minimum is for the fetch service to wait for (`crate::long_poll`).
     async fn fetch(
         &self,
         topition: &'_ Topition,
         offset: i64,
-        min_bytes: u32,
+        _min_bytes: u32,
         max_bytes: u32,
-        isolation: IsolationLevel,
+        _isolation: IsolationLevel,
     ) -> Result<Vec<deflated::Batch>> {
-        self.tansu
-            .fetch(topition, offset, min_bytes, max_bytes, isolation)
-            .await
+        let reader = self.reader.lock().await;
+        reader.fetch(topition, offset, max_bytes).await
     }
 
     async fn offset_stage(&self, topition: &Topition) -> Result<OffsetStage> {
-        self.tansu.offset_stage(topition).await
+        let reader = self.reader.lock().await;
+        reader.offset_stage(topition).await
     }
 
     async fn list_offsets(

@@ -187,3 +187,45 @@ async fn plain_and_idempotent_batches_share_a_partition_without_gaps_or_overlaps
         assert_eq!(read.get(&at), Some(&sent), "the record at {at:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_larger_than_the_consumers_fetch_size_is_still_delivered() {
+    // Arrange: records of 4 KiB, a consumer that asks for at most 1000 bytes per fetch and 512
+    // per partition (librdkafka's least `fetch.max.bytes` is its `message.max.bytes`). Kafka
+    // answers with the first record whatever its size; Tansu's fetch answered with none.
+    let broker = KafkaBroker::embedded_with(ORDERFLOW_BROKER, free_port(), &[]).await;
+    let brokers = broker.brokers();
+    let topic = "large-records";
+    kafka::create_topic(&brokers, topic, 1).await;
+    let records: Vec<(i32, Sent)> = (0..5)
+        .map(|n| {
+            let mut sent = Sent::numbered(n + 1);
+            sent.value = Some(vec![b'v'; 4096]);
+            (0, sent)
+        })
+        .collect();
+    let acknowledged = send_all(&producer(&brokers, false), topic, &records).await;
+
+    // Act
+    let read = kafka::read_all_with(
+        &brokers,
+        topic,
+        records.len(),
+        READ_TIMEOUT,
+        &[
+            ("message.max.bytes", "1000"),
+            ("fetch.max.bytes", "1000"),
+            ("max.partition.fetch.bytes", "512"),
+        ],
+    )
+    .await;
+
+    // Assert
+    let read: BTreeMap<(i32, i64), Sent> = read
+        .iter()
+        .map(|message| ((message.partition(), message.offset()), Sent::read(message)))
+        .collect();
+    for (at, sent) in acknowledged {
+        assert_eq!(read.get(&at), Some(&sent), "the record at {at:?}");
+    }
+}

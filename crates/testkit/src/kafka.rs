@@ -163,14 +163,28 @@ pub async fn read_all(
     expected: usize,
     timeout: Duration,
 ) -> Vec<OwnedMessage> {
+    read_all_with(brokers, topic, expected, timeout, &[]).await
+}
+
+/// [`read_all`] by a consumer with `settings` (librdkafka's names) besides.
+pub async fn read_all_with(
+    brokers: &str,
+    topic: &str,
+    expected: usize,
+    timeout: Duration,
+    settings: &[(&str, &str)],
+) -> Vec<OwnedMessage> {
     let brokers = brokers.to_owned();
     let topic = topic.to_owned();
+    let mut config = config(&brokers);
+    config
+        .set("group.id", "orderflow-test-reader")
+        .set("enable.auto.commit", "false");
+    for (name, value) in settings {
+        config.set(*name, *value);
+    }
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = config(&brokers)
-            .set("group.id", "orderflow-test-reader")
-            .set("enable.auto.commit", "false")
-            .create()
-            .expect("consumer");
+        let consumer: BaseConsumer = config.create().expect("consumer");
         let metadata = consumer
             .fetch_metadata(Some(&topic), Duration::from_secs(10))
             .expect("metadata");
