@@ -7,8 +7,8 @@
 //! a fetch reads records only below the high watermark, which moves in the same transaction as
 //! they are written). Two writers may not overlap: Tansu sets no busy timeout, so a write of its
 //! would fail at once with `SQLITE_BUSY` while the appender holds the file's write lock. Every
-//! request that may write through Tansu therefore takes the same lock as the appender first;
-//! which of Tansu's requests only read is listed below, and any request not listed takes it.
+//! request that may write through Tansu therefore takes the same lock as the appender first. The
+//! `Storage` trait has no default for any request but `maintain`, so each says below which it is.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,8 +1,8 @@
-//! The embedded broker stores produced batches with statements of its own
-//! (crates/broker/src/append.rs) in the tables Tansu fetches from: every record must come back
-//! as it was sent (key, value, tombstone, headers, timestamp), at the offset its acknowledgement
-//! named, also when plain batches and idempotent ones (stored by Tansu's own produce) share a
-//! partition.
+//! The embedded broker stores produced batches and reads fetched ones with statements of its own
+//! (crates/broker/src/append.rs, read.rs) in Tansu's tables: every record must come back as it
+//! was sent (key, value, tombstone, headers, timestamp), at the offset its acknowledgement named,
+//! also when plain batches and idempotent ones (stored by Tansu's own produce) share a partition,
+//! and also when it is larger than what the consumer fetches at a time.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
