@@ -245,9 +245,11 @@ impl OutboxRelay {
             }
         }
         if !acknowledged.is_empty() {
+            let placeholders = params::Placeholders::of(connection);
             let update = format!(
-                "UPDATE order_event SET published_ms = $1 WHERE id IN ({})",
-                params::list(2, acknowledged.len())
+                "UPDATE order_event SET published_ms = {} WHERE id IN ({})",
+                placeholders.list(1, 1),
+                placeholders.list(2, acknowledged.len())
             );
             let mut update = sqlx::query(&update).bind(EpochMillis::now().0);
             for id in &acknowledged {
