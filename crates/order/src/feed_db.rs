@@ -1,33 +1,133 @@
 //! The feed's side of the `order_event` table: the sequencer that gives committed events their
 //! positions, and the queries behind `/feed`.
+//!
+//! Positions are given in two places, both in one serialized step on the `feed_sequence` row:
+//! with a publisher, the relay gives them to the events it has just published, in the same
+//! statement that marks them published (`mark_published`: one new row version per event, not
+//! two); without one, or while the publisher fails, `sequence_pending` gives them to the oldest
+//! committed events, so that the feed never waits for a broker.
 
 use anyhow::Context;
 use orderflow_events::{EpochMillis, OrderPlaced};
 use orderflow_feed::FeedEntry;
-use orderflow_storage::{Backend, Database};
-use sqlx::Row;
+use orderflow_storage::{Backend, Database, params};
+use sqlx::{AnyConnection, Row};
+
+/// Where the sequence stands, read with the `feed_sequence` row locked.
+struct Sequence {
+    last_position: i64,
+    /// When the positions are given: never before the last step, even if the clock went back,
+    /// because documents are cut at whole seconds of this time.
+    sequenced_ms: i64,
+}
+
+impl Sequence {
+    async fn lock(connection: &mut AnyConnection, backend: Backend) -> anyhow::Result<Sequence> {
+        let state = sqlx::query(&format!(
+            "SELECT last_position, last_sequenced_ms FROM feed_sequence WHERE id = 1{}",
+            backend.for_update()
+        ))
+        .fetch_one(&mut *connection)
+        .await
+        .context("failed to read the feed sequence")?;
+        let last_ms: i64 = state.try_get("last_sequenced_ms")?;
+        Ok(Sequence {
+            last_position: state.try_get("last_position")?,
+            sequenced_ms: EpochMillis::now().0.max(last_ms),
+        })
+    }
+
+    /// Stores that positions up to `last_position` are given.
+    async fn advance(
+        &self,
+        connection: &mut AnyConnection,
+        last_position: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE feed_sequence SET last_position = $1, last_sequenced_ms = $2 WHERE id = 1",
+        )
+        .bind(last_position)
+        .bind(self.sequenced_ms)
+        .execute(connection)
+        .await
+        .context("failed to store the feed sequence")?;
+        Ok(())
+    }
+}
+
+/// Marks the events `ids` published and gives those that have no position yet the next ones, in
+/// id order, in one statement; returns how many got a position. Runs in the caller's
+/// transaction, which holds the rows (the relay's `FOR UPDATE SKIP LOCKED`) and then locks the
+/// sequence until it commits.
+pub async fn mark_published(
+    connection: &mut AnyConnection,
+    backend: Backend,
+    ids: &[i64],
+) -> anyhow::Result<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let sequence = Sequence::lock(connection, backend).await?;
+    let placeholders = params::Placeholders::of(connection);
+    // Anonymous placeholders are bound in the order they appear: the ids first.
+    let update = format!(
+        "WITH numbered AS (SELECT id, SUM(CASE WHEN position IS NULL THEN 1 ELSE 0 END) \
+         OVER (ORDER BY id) AS n FROM order_event WHERE id IN ({ids})) \
+         UPDATE order_event SET published_ms = {published}, \
+         position = COALESCE(order_event.position, {base} + numbered.n), \
+         sequenced_ms = COALESCE(order_event.sequenced_ms, {sequenced}) \
+         FROM numbered WHERE order_event.id = numbered.id RETURNING order_event.position",
+        ids = placeholders.list(1, ids.len()),
+        published = placeholders.list(ids.len() + 1, 1),
+        base = placeholders.list(ids.len() + 2, 1),
+        sequenced = placeholders.list(ids.len() + 3, 1),
+    );
+    let mut query = sqlx::query(&update);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let positions = query
+        .bind(EpochMillis::now().0)
+        .bind(sequence.last_position)
+        .bind(sequence.sequenced_ms)
+        .fetch_all(&mut *connection)
+        .await
+        .context("failed to mark events published")?;
+    // Positions given before are below the sequence's; the new ones follow it without a gap.
+    let mut last_position = sequence.last_position;
+    for row in &positions {
+        last_position = last_position.max(row.try_get::<i64, _>(0)?);
+    }
+    let sequenced = last_position - sequence.last_position;
+    if sequenced > 0 {
+        sequence.advance(connection, last_position).await?;
+    }
+    Ok(sequenced as usize)
+}
+
+/// Which relays may hold unsequenced events while `sequence_pending` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relays {
+    /// None: the feed recipe, where nothing is published.
+    None,
+    /// A relay publishing: it holds its events' rows until it has marked them, and waits for
+    /// the sequence to do so, so waiting here for its rows while holding the sequence would be
+    /// a deadlock. `sequence_pending` waits for them only briefly and tries again later.
+    Publishing,
+}
 
 /// Gives positions to up to `limit` committed events that have none, in id order; returns how
 /// many. Sequencers of several order instances take turns on the `feed_sequence` row.
-pub async fn sequence_pending(db: &Database, limit: i64) -> anyhow::Result<usize> {
+pub async fn sequence_pending(db: &Database, limit: i64, relays: Relays) -> anyhow::Result<usize> {
     let mut tx = db.begin().await.context("failed to begin a transaction")?;
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE",
-        // BEGIN IMMEDIATE already holds the write lock.
-        Backend::Sqlite => "",
-    };
-    let state = sqlx::query(&format!(
-        "SELECT last_position, last_sequenced_ms FROM feed_sequence WHERE id = 1{lock}"
-    ))
-    .fetch_one(&mut *tx)
-    .await
-    .context("failed to read the feed sequence")?;
-    let (mut position, last_ms): (i64, i64) = (
-        state.try_get("last_position")?,
-        state.try_get("last_sequenced_ms")?,
-    );
-    // Never backwards, even if the clock is: documents are cut at whole seconds of this time.
-    let sequenced_ms = EpochMillis::now().0.max(last_ms);
+    if relays == Relays::Publishing && db.backend() == Backend::Postgres {
+        sqlx::query("SET LOCAL lock_timeout = '200ms'")
+            .execute(&mut *tx)
+            .await
+            .context("failed to limit the sequencer's wait for locks")?;
+    }
+    let sequence = Sequence::lock(&mut tx, db.backend()).await?;
+    let (mut position, sequenced_ms) = (sequence.last_position, sequence.sequenced_ms);
     // One statement numbers the oldest unsequenced events in id order and gives them the next
     // positions (window functions and UPDATE ... FROM: PostgreSQL, and SQLite since 3.33).
     let sequenced = sqlx::query(
@@ -40,23 +140,30 @@ pub async fn sequence_pending(db: &Database, limit: i64) -> anyhow::Result<usize
     .bind(position)
     .bind(sequenced_ms)
     .execute(&mut *tx)
-    .await
-    .context("failed to give events their positions")?
-    .rows_affected();
+    .await;
+    let sequenced = match sequenced {
+        Ok(done) => done.rows_affected(),
+        // A relay holds the oldest of them: it gives them positions as it marks them.
+        Err(error) if is_lock_timeout(&error) => 0,
+        Err(error) => return Err(error).context("failed to give events their positions"),
+    };
     if sequenced == 0 {
         return Ok(0);
     }
     position += sequenced as i64;
-    sqlx::query("UPDATE feed_sequence SET last_position = $1, last_sequenced_ms = $2 WHERE id = 1")
-        .bind(position)
-        .bind(sequenced_ms)
-        .execute(&mut *tx)
-        .await
-        .context("failed to store the feed sequence")?;
+    sequence.advance(&mut tx, position).await?;
     tx.commit()
         .await
         .context("failed to commit feed positions")?;
     Ok(sequenced as usize)
+}
+
+/// PostgreSQL's `lock_not_available`, which `lock_timeout` raises.
+fn is_lock_timeout(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == "55P03")
 }
 
 /// The newest position sequenced before `cutoff_ms` (0 when there is none).

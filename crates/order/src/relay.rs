@@ -1,6 +1,7 @@
-//! The outbox relay: gives the events that `place_order` committed their feed positions, and
-//! (with Kafka) publishes them in the order they were stored, marking each one published only
-//! after the broker acknowledged it.
+//! The outbox relay: publishes the events that `place_order` committed in the order they were
+//! stored, marking each one published (and giving it its feed position, in the same statement)
+//! only after the broker acknowledged it; without a publisher, or while it fails, it gives them
+//! their feed positions alone.
 //!
 //! An event is therefore never lost (it stays pending until acknowledged, whatever crashes) and
 //! may be published twice (acknowledged, then the mark is lost to a crash); consumers are
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use orderflow_storage::{Backend, Database, params};
+use orderflow_storage::{Backend, Database};
 use orderflow_transport::{Backoff, OutgoingEvent, PublishError, Publisher, StateRecord};
 use prometheus_client::metrics::histogram::Histogram;
 use sqlx::{AnyConnection, Row};
@@ -136,36 +137,89 @@ impl OutboxRelay {
         tracing::info!("Outbox relay stopped.");
     }
 
-    /// Sequences and publishes one batch of pending events; returns how many it handled. Tests
-    /// call it to drain the outbox without waiting for the loop.
+    /// Publishes one batch of pending events, or without a publisher gives them feed positions;
+    /// returns how many it handled. Tests call it to drain the outbox without waiting for the
+    /// loop.
     pub async fn relay_batch(&self) -> anyhow::Result<usize> {
-        let sequenced = feed_db::sequence_pending(&self.db, self.settings.batch_size).await?;
+        let Some(publisher) = &self.publisher else {
+            let sequenced = feed_db::sequence_pending(
+                &self.db,
+                self.settings.batch_size,
+                feed_db::Relays::None,
+            )
+            .await?;
+            self.announce(sequenced);
+            return Ok(sequenced);
+        };
+        let outcome = self.publish_batch(publisher.as_ref()).await;
+        if outcome.is_err() {
+            self.sequence_unpublished().await;
+        }
+        outcome
+    }
+
+    /// Published events get their feed positions as they are marked; while the broker is away,
+    /// those waiting for it get theirs here, all of them: the feed never waits for a broker.
+    async fn sequence_unpublished(&self) {
+        loop {
+            let sequenced = feed_db::sequence_pending(
+                &self.db,
+                self.settings.batch_size,
+                feed_db::Relays::Publishing,
+            )
+            .await;
+            match sequenced {
+                Ok(sequenced) => {
+                    self.announce(sequenced);
+                    if (sequenced as i64) < self.settings.batch_size {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(
+                        error = format!("{error:#}"),
+                        "Unpublished events could not be given feed positions."
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Wakes long-polling feed readers when events got positions.
+    fn announce(&self, sequenced: usize) {
         if sequenced > 0 {
             self.sequenced.send_modify(|rounds| *rounds += 1);
         }
-        let Some(publisher) = &self.publisher else {
-            return Ok(sequenced);
-        };
+    }
+
+    async fn publish_batch(&self, publisher: &dyn Publisher) -> anyhow::Result<usize> {
         publisher
             .prepare()
             .await
             .context("the transport is not ready")?;
-        let published = match self.db.backend() {
-            // Several order instances may relay at once: each takes rows nobody else holds.
+        let backend = self.db.backend();
+        let sent = match backend {
+            // Several order instances may relay at once: each takes rows nobody else holds and
+            // keeps them until they are marked, in the same transaction.
             Backend::Postgres => {
                 let mut tx = self
                     .db
                     .begin()
                     .await
                     .context("failed to begin a transaction")?;
-                let outcome = self.relay_on(publisher.as_ref(), &mut tx).await;
+                let sent = self.send_pending(publisher, &mut tx).await?;
+                let sequenced =
+                    feed_db::mark_published(&mut tx, backend, &sent.acknowledged).await?;
                 tx.commit()
                     .await
                     .context("failed to commit published marks")?;
-                outcome
+                self.announce(sequenced);
+                sent
             }
             // One writer at a time: a transaction held across the publish would block the
-            // order form, and there is only one order instance per SQLite file.
+            // order form, and there is only one order instance per SQLite file. The marks are
+            // written in a transaction of their own.
             Backend::Sqlite => {
                 let mut connection = self
                     .db
@@ -173,17 +227,41 @@ impl OutboxRelay {
                     .acquire()
                     .await
                     .context("no database connection")?;
-                self.relay_on(publisher.as_ref(), &mut connection).await
+                let sent = self.send_pending(publisher, &mut connection).await?;
+                drop(connection);
+                if !sent.acknowledged.is_empty() {
+                    let mut tx = self
+                        .db
+                        .begin()
+                        .await
+                        .context("failed to begin a transaction")?;
+                    let sequenced =
+                        feed_db::mark_published(&mut tx, backend, &sent.acknowledged).await?;
+                    tx.commit()
+                        .await
+                        .context("failed to commit published marks")?;
+                    self.announce(sequenced);
+                }
+                sent
             }
-        }?;
-        Ok(sequenced.max(published))
+        };
+        tracing::debug!(published = sent.acknowledged.len(), "Events published.");
+        match sent.first_error {
+            None => Ok(sent.acknowledged.len()),
+            Some(error) => Err(anyhow::Error::new(error).context(format!(
+                "{} of {} events were not acknowledged",
+                sent.attempted - sent.acknowledged.len(),
+                sent.attempted
+            ))),
+        }
     }
 
-    async fn relay_on(
+    /// Reads the oldest pending events on `connection` and hands them to the publisher.
+    async fn send_pending(
         &self,
         publisher: &dyn Publisher,
         connection: &mut AnyConnection,
-    ) -> anyhow::Result<usize> {
+    ) -> anyhow::Result<Sent> {
         // Another relay may hold earlier rows (SKIP LOCKED passes them by). An event whose
         // order has an earlier one still unpublished waits for it: a deletion's tombstone must
         // never overtake the state it deletes, whoever publishes which.
@@ -205,7 +283,7 @@ impl OutboxRelay {
             .collect::<Result<Vec<_>, sqlx::Error>>()
             .context("failed to read a pending event")?;
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(Sent::default());
         }
         // One span per event, in the trace of the request that stored it, open until the broker
         // acknowledged it; the records carry the span's context on.
@@ -227,49 +305,38 @@ impl OutboxRelay {
             })
             .unzip();
 
-        let sent = tokio::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let results = publisher.publish(&events).await;
-        self.publish_seconds.observe(sent.elapsed().as_secs_f64());
+        self.publish_seconds
+            .observe(started.elapsed().as_secs_f64());
         // Only the events before the first failure count as sent: one after it may be the same
         // order's deletion, and its tombstone must never overtake the order's state (it would
         // bring the order back once compacted). The rest is sent again; readers are idempotent.
-        let mut acknowledged = Vec::with_capacity(events.len());
-        let mut first_error: Option<PublishError> = None;
+        let mut sent = Sent {
+            attempted: events.len(),
+            ..Sent::default()
+        };
         for (event, result) in events.iter().zip(results) {
             match result {
-                Ok(()) if first_error.is_none() => acknowledged.push(event.id),
+                Ok(()) if sent.first_error.is_none() => sent.acknowledged.push(event.id),
                 Ok(()) => {}
                 Err(error) => {
-                    first_error.get_or_insert(error);
+                    sent.first_error.get_or_insert(error);
                 }
             }
         }
-        if !acknowledged.is_empty() {
-            let placeholders = params::Placeholders::of(connection);
-            let update = format!(
-                "UPDATE order_event SET published_ms = {} WHERE id IN ({})",
-                placeholders.list(1, 1),
-                placeholders.list(2, acknowledged.len())
-            );
-            let mut update = sqlx::query(&update).bind(EpochMillis::now().0);
-            for id in &acknowledged {
-                update = update.bind(*id);
-            }
-            update
-                .execute(&mut *connection)
-                .await
-                .context("failed to mark events published")?;
-        }
-        tracing::debug!(published = acknowledged.len(), "Events published.");
-        match first_error {
-            None => Ok(acknowledged.len()),
-            Some(error) => Err(anyhow::Error::new(error).context(format!(
-                "{} of {} events were not acknowledged",
-                events.len() - acknowledged.len(),
-                events.len()
-            ))),
-        }
+        Ok(sent)
     }
+}
+
+/// What one publish achieved.
+#[derive(Debug, Default)]
+struct Sent {
+    /// How many events were handed to the publisher.
+    attempted: usize,
+    /// The ids of the events acknowledged before the first failure, to be marked published.
+    acknowledged: Vec<i64>,
+    first_error: Option<PublishError>,
 }
 
 /// A pending row of the outbox.

@@ -54,6 +54,15 @@ impl Backend {
         }
     }
 
+    /// `FOR UPDATE` where the database has it: SQLite's `BEGIN IMMEDIATE` already holds the
+    /// write lock.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// `FOR UPDATE SKIP LOCKED` where the database has it. SQLite has one writer at a time and
     /// needs no row locks.
     pub fn skip_locked(self) -> &'static str {

@@ -34,6 +34,12 @@ async fn orders_placed_while_the_broker_is_unreachable_are_delivered_once_it_is_
         .unwrap();
     assert_eq!(health["pendingEvents"], 3, "{health}");
     assert_eq!(health["status"], "degraded", "{health}");
+    // The feed does not wait for the broker: its readers see the orders now.
+    wait_until("the feed to show the orders", DEADLINE, || async {
+        let (status, atom) = system.get_text(order.feed_url()).await;
+        (status == 200 && atom.matches("<entry>").count() == 3).then_some(())
+    })
+    .await;
 
     // Act: the broker comes (back), and consumers with it.
     let broker = KafkaBroker::start(&system.env, ORDERFLOW_BROKER, port).await;

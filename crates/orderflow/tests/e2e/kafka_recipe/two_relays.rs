@@ -1,6 +1,6 @@
 //! Two order instances on one PostgreSQL database, two outbox relays: each event is published
 //! once, and an order's events keep their order (its state before its tombstone on
-//! `order-state`), while both relays publish under load.
+//! `order-state`), while both relays publish under load; and each gets its feed position once.
 
 use orderflow_testkit::{kafka, wait_until};
 
@@ -77,4 +77,16 @@ async fn two_order_instances_publish_every_event_once_and_each_orders_events_in_
         (pending == 0).then_some(())
     })
     .await;
+    // Both relays gave the events they published feed positions: each one, without a gap.
+    let (events, positions, first, last) = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+        "SELECT COUNT(*), COUNT(DISTINCT position), MIN(position), MAX(position) FROM order_event",
+    )
+    .fetch_one(orders[0].db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (positions, first, last),
+        (events, 1, events),
+        "feed positions of {events} events"
+    );
 }
