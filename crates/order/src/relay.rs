@@ -198,23 +198,13 @@ impl OutboxRelay {
             .prepare()
             .await
             .context("the transport is not ready")?;
-        let backend = self.db.backend();
-        let sent = match backend {
+        let sent = match self.db.backend() {
             // Several order instances may relay at once: each takes rows nobody else holds and
             // keeps them until they are marked, in the same transaction.
             Backend::Postgres => {
-                let mut tx = self
-                    .db
-                    .begin()
-                    .await
-                    .context("failed to begin a transaction")?;
+                let mut tx = self.begin().await?;
                 let sent = self.send_pending(publisher, &mut tx).await?;
-                let sequenced =
-                    feed_db::mark_published(&mut tx, backend, &sent.acknowledged).await?;
-                tx.commit()
-                    .await
-                    .context("failed to commit published marks")?;
-                self.announce(sequenced);
+                self.commit_marks(tx, &sent.acknowledged).await?;
                 sent
             }
             // One writer at a time: a transaction held across the publish would block the
@@ -230,17 +220,8 @@ impl OutboxRelay {
                 let sent = self.send_pending(publisher, &mut connection).await?;
                 drop(connection);
                 if !sent.acknowledged.is_empty() {
-                    let mut tx = self
-                        .db
-                        .begin()
-                        .await
-                        .context("failed to begin a transaction")?;
-                    let sequenced =
-                        feed_db::mark_published(&mut tx, backend, &sent.acknowledged).await?;
-                    tx.commit()
-                        .await
-                        .context("failed to commit published marks")?;
-                    self.announce(sequenced);
+                    self.commit_marks(self.begin().await?, &sent.acknowledged)
+                        .await?;
                 }
                 sent
             }
@@ -254,6 +235,28 @@ impl OutboxRelay {
                 sent.attempted
             ))),
         }
+    }
+
+    async fn begin(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.db
+            .begin()
+            .await
+            .context("failed to begin a transaction")
+    }
+
+    /// Marks the `acknowledged` events published (and gives them feed positions) in `tx`, and
+    /// commits it.
+    async fn commit_marks(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        acknowledged: &[i64],
+    ) -> anyhow::Result<()> {
+        let sequenced = feed_db::mark_published(&mut tx, self.db.backend(), acknowledged).await?;
+        tx.commit()
+            .await
+            .context("failed to commit published marks")?;
+        self.announce(sequenced);
+        Ok(())
     }
 
     /// Reads the oldest pending events on `connection` and hands them to the publisher.
