@@ -24,6 +24,7 @@ struct Amqp {
 }
 
 async fn amqp(queue_type: QueueType) -> Option<Amqp> {
+    orderflow_testkit::capture_logs();
     let url = orderflow_testkit::rabbit::amqp_url().await?;
     let iso = Isolation::new();
     let settings = AmqpSettings::new(url)

@@ -30,6 +30,7 @@ struct Feed {
 }
 
 async fn feed() -> Feed {
+    orderflow_testkit::capture_logs();
     let events = Events::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -20,6 +20,7 @@ struct Kafka {
 }
 
 async fn kafka() -> Kafka {
+    orderflow_testkit::capture_logs();
     let env = TestEnv::from_env(ORDERFLOW_BROKER);
     let iso = Isolation::new();
     let settings = KafkaSettings::new(&env.kafka_brokers).with_topic(iso.topic());

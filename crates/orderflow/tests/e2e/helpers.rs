@@ -56,6 +56,7 @@ pub struct RunningConsumer {
 
 impl TestSystem {
     pub fn new() -> Self {
+        orderflow_testkit::capture_logs();
         TestSystem {
             env: TestEnv::from_env(ORDERFLOW_BROKER),
             iso: Isolation::new(),
