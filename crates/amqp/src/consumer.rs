@@ -24,6 +24,7 @@ use orderflow_transport::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::request::within;
 use crate::topology::{declare_queue, text};
 use crate::{AmqpSettings, KEY_HEADER, QueueType, Routing};
 
@@ -137,32 +138,43 @@ impl Member {
     /// the channel broke.
     async fn session(&self, reconnect: &mut Backoff) -> Result<(), BoxError> {
         let amqp = &self.settings.amqp;
-        let connection = tokio::time::timeout(
-            amqp.request_timeout,
+        let limit = amqp.request_timeout;
+        let connection = within(
+            limit,
+            "connecting",
             Connection::connect(
                 amqp.url.trim(),
                 ConnectionProperties::default()
                     .with_connection_name(format!("orderflow-{}", self.settings.service).into()),
             ),
         )
-        .await
-        .map_err(|_| "connecting timed out")??;
-        let channel = connection.create_channel().await?;
-        let queue = declare_queue(
-            &channel,
-            amqp,
-            &self.settings.service,
-            self.settings.routing,
+        .await?;
+        let channel = within(limit, "opening a channel", connection.create_channel()).await?;
+        let queue = within(
+            limit,
+            "declaring the queue",
+            declare_queue(
+                &channel,
+                amqp,
+                &self.settings.service,
+                self.settings.routing,
+            ),
         )
         .await?;
-        channel
-            .basic_qos(amqp.prefetch, BasicQosOptions::default())
-            .await?;
+        within(
+            limit,
+            "setting the prefetch",
+            channel.basic_qos(amqp.prefetch, BasicQosOptions::default()),
+        )
+        .await?;
         // Parked messages go to the dead-letter exchange on a confirming channel of their own.
-        let dead_letters = connection.create_channel().await?;
-        dead_letters
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
+        let dead_letters = within(limit, "opening a channel", connection.create_channel()).await?;
+        within(
+            limit,
+            "enabling confirms",
+            dead_letters.confirm_select(ConfirmSelectOptions::default()),
+        )
+        .await?;
         let position = if self.stream() {
             self.checkpoints.position(&queue).await?
         } else {
@@ -174,14 +186,17 @@ impl Member {
             // Where this service got to: the whole history on its first start.
             arguments.insert("x-stream-offset".into(), AMQPValue::LongLongInt(position));
         }
-        let mut messages = channel
-            .basic_consume(
+        let mut messages = within(
+            limit,
+            "starting to consume",
+            channel.basic_consume(
                 queue.as_str().into(),
                 "".into(),
                 BasicConsumeOptions::default(),
                 arguments,
-            )
-            .await?;
+            ),
+        )
+        .await?;
         self.status.connected.store(true, Ordering::Relaxed);
         reconnect.reset();
         tracing::info!(
@@ -226,14 +241,19 @@ impl Member {
                 let reached = positions.position.load(Ordering::Relaxed);
                 let already = batch.iter().filter(|r| r.offset < reached).count();
                 for record in &batch[..already] {
-                    ack(&record.message).await?;
+                    within(limit, "acknowledging", ack(&record.message)).await?;
                 }
                 batch.drain(..already);
             }
             let done = self.process_batch(&positions, &batch).await;
             if let Some(last) = done.checked_sub(1).map(|i| &batch[i]) {
                 // Every message before it on this channel is done too.
-                last.message.ack(BasicAckOptions { multiple: true }).await?;
+                within(
+                    limit,
+                    "acknowledging",
+                    last.message.ack(BasicAckOptions { multiple: true }),
+                )
+                .await?;
             }
             if done < batch.len() {
                 // Shutdown while a message was failing: what was not acknowledged is delivered
@@ -483,17 +503,23 @@ impl AmqpPositions<'_> {
         if let Some(content_type) = record.message.properties.content_type() {
             properties = properties.with_content_type(content_type.clone());
         }
-        let confirmation = self
-            .dead_letters
-            .basic_publish(
-                settings.amqp.dead_letter_exchange.as_str().into(),
-                settings.service.as_str().into(),
-                BasicPublishOptions::default(),
-                &record.message.data,
-                properties,
-            )
-            .await?
-            .await?;
+        let confirmation = within(
+            settings.amqp.request_timeout,
+            "parking on the dead-letter exchange",
+            async {
+                self.dead_letters
+                    .basic_publish(
+                        settings.amqp.dead_letter_exchange.as_str().into(),
+                        settings.service.as_str().into(),
+                        BasicPublishOptions::default(),
+                        &record.message.data,
+                        properties,
+                    )
+                    .await?
+                    .await
+            },
+        )
+        .await?;
         if confirmation.is_nack() {
             return Err("the dead-letter exchange refused the message (nack)".into());
         }

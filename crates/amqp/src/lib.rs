@@ -4,6 +4,7 @@ mod consumer;
 pub mod node;
 mod probe;
 mod publisher;
+mod request;
 mod settings;
 mod topology;
 

@@ -8,9 +8,10 @@ use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, PublisherConfirm};
 use orderflow_events::OrderPlaced;
 use orderflow_events::wire::{JSON_CONTENT_TYPE, RecordEncoding};
-use orderflow_transport::{OutgoingEvent, PublishError, Publisher};
+use orderflow_transport::{BoxError, OutgoingEvent, PublishError, Publisher};
 use tokio::sync::Mutex;
 
+use crate::request::within;
 use crate::topology::{declare_exchanges, declare_streams, text};
 use crate::{AmqpSettings, EVENTS_ROUTING_KEY, KEY_HEADER, QueueType, STATES_ROUTING_KEY};
 
@@ -80,7 +81,7 @@ impl AmqpPublisher {
         routing_key: &str,
         key: &str,
         body: &[u8],
-    ) -> lapin::Result<PublisherConfirm> {
+    ) -> Result<PublisherConfirm, BoxError> {
         let mut headers = FieldTable::default();
         for (name, value) in [
             ("ce_specversion", "1.0"),
@@ -103,15 +104,18 @@ impl AmqpPublisher {
             .with_message_id(event.id.to_string().into())
             .with_timestamp(u64::try_from(event.created_ms / 1000).unwrap_or_default())
             .with_headers(headers);
-        channel
-            .basic_publish(
+        within(
+            self.settings.request_timeout,
+            "publishing",
+            channel.basic_publish(
                 self.settings.exchange.as_str().into(),
                 routing_key.into(),
                 BasicPublishOptions::default(),
                 body,
                 properties,
-            )
-            .await
+            ),
+        )
+        .await
     }
 }
 
@@ -182,7 +186,7 @@ impl Publisher for AmqpPublisher {
             for confirm in sent {
                 let confirmation = match confirm {
                     Ok(confirm) => tokio::time::timeout(timeout, confirm).await,
-                    Err(error) => return Outcome::Broken(Box::new(error)),
+                    Err(error) => return Outcome::Broken(error),
                 };
                 match confirmation {
                     Ok(Ok(confirmation)) if confirmation.is_nack() => return Outcome::Refused,
