@@ -139,10 +139,9 @@ impl Publisher for AmqpPublisher {
             .is_some_and(|link| link.channel.status().connected());
         if !usable {
             *link = None;
-            let connected = tokio::time::timeout(self.settings.request_timeout, self.connect())
+            let connected = within(self.settings.request_timeout, "connecting", self.connect())
                 .await
-                .map_err(|_| transient("connecting to RabbitMQ timed out"))?
-                .map_err(|error| PublishError::Transient(Box::new(error)))?;
+                .map_err(PublishError::Transient)?;
             *link = Some(connected);
         }
         Ok(())
@@ -181,18 +180,17 @@ impl Publisher for AmqpPublisher {
             }
             confirms.push(sent);
         }
-        let timeout = self.settings.request_timeout;
+        let limit = self.settings.request_timeout;
         let outcomes = join_all(confirms.into_iter().map(|sent| async move {
             for confirm in sent {
                 let confirmation = match confirm {
-                    Ok(confirm) => tokio::time::timeout(timeout, confirm).await,
-                    Err(error) => return Outcome::Broken(error),
+                    Ok(confirm) => within(limit, "a publisher confirm", confirm).await,
+                    Err(error) => Err(error),
                 };
                 match confirmation {
-                    Ok(Ok(confirmation)) if confirmation.is_nack() => return Outcome::Refused,
-                    Ok(Ok(_)) => {}
-                    Ok(Err(error)) => return Outcome::Broken(Box::new(error)),
-                    Err(_) => return Outcome::Broken("a publisher confirm timed out".into()),
+                    Ok(confirmation) if confirmation.is_nack() => return Outcome::Refused,
+                    Ok(_) => {}
+                    Err(error) => return Outcome::Broken(error),
                 }
             }
             Outcome::Confirmed
