@@ -55,6 +55,10 @@ pub struct ConsumerLatency {
     pub service: &'static str,
     pub to_stored_ms: Percentiles,
     pub missing: u64,
+    /// Copies stored before their order was placed: of an earlier history with the same ids
+    /// (order's database was reset, the topic or the consumer's database was not). They are
+    /// not this run's copies, and the orders they stand for never arrive.
+    pub stale: u64,
 }
 
 /// How long a service could not be reached while `load` waited for it.
@@ -109,20 +113,25 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<LoadReport> {
             continue;
         }
         let name = endpoint.service.name;
-        let (stored, outage) =
+        let (copies, outage) =
             wait_for_copies(&client, &endpoint.check_url(), &orders, &settings, name).await?;
         unreachable.extend(outage.named(name));
         let mut to_stored = histogram();
-        for (id, updated) in &orders {
-            if let Some(received) = stored.get(id) {
-                to_stored.saturating_record((received - updated).max(0) as u64);
+        for (id, placed) in &orders {
+            if let Some(Found::Stored { received_ms }) = copies.get(id) {
+                to_stored.saturating_record((received_ms - placed).max(0) as u64);
+                last = last.max(*received_ms);
             }
         }
-        last = stored.values().copied().fold(last, i64::max);
+        let stale = copies
+            .values()
+            .filter(|copy| **copy == Found::Stale)
+            .count() as u64;
         consumers.push(ConsumerLatency {
             service: name,
             to_stored_ms: Percentiles::of(&to_stored),
-            missing: settings.orders - stored.len() as u64,
+            missing: settings.orders - copies.len() as u64,
+            stale,
         });
     }
     let span_secs = ((last - first).max(1) as f64) / 1000.0;
@@ -247,9 +256,9 @@ async fn wait_for_copies(
     orders: &HashMap<i64, i64>,
     settings: &LoadSettings,
     what: &str,
-) -> anyhow::Result<(HashMap<i64, i64>, Downtime)> {
+) -> anyhow::Result<(HashMap<i64, Found>, Downtime)> {
     let bar = bar(settings, orders.len() as u64, &format!("{what:<9}"));
-    let mut found: HashMap<i64, i64> = HashMap::with_capacity(orders.len());
+    let mut found: HashMap<i64, Found> = HashMap::with_capacity(orders.len());
     let mut waiting: Vec<i64> = orders.keys().copied().collect();
     waiting.sort_unstable();
     let mut downtime = Downtime::default();
@@ -277,8 +286,10 @@ async fn wait_for_copies(
             let Some(tail) = page.last() else { break };
             after = tail.id;
             for stored in page {
-                if orders.contains_key(&stored.id)
-                    && found.insert(stored.id, stored.received_ms).is_none()
+                if let Some(placed_ms) = orders.get(&stored.id)
+                    && found
+                        .insert(stored.id, Found::of(*placed_ms, stored.received_ms))
+                        .is_none()
                 {
                     bar.inc(1);
                 }
@@ -297,6 +308,29 @@ async fn wait_for_copies(
         bail!("no {what} arrived within {:?}", settings.settle_timeout);
     }
     Ok((found, downtime))
+}
+
+/// What a consumer holds under a placed order's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// The order's copy, stored at this time.
+    Stored { received_ms: i64 },
+    /// Stored before the order was placed: a copy of another order that had the same id.
+    Stale,
+}
+
+impl Found {
+    /// Clocks of services on separate hosts may differ a little; a copy older than its order by
+    /// more than this is not its copy.
+    const CLOCK_SKEW_MS: i64 = 1000;
+
+    fn of(placed_ms: i64, received_ms: i64) -> Self {
+        if received_ms + Self::CLOCK_SKEW_MS < placed_ms {
+            Found::Stale
+        } else {
+            Found::Stored { received_ms }
+        }
+    }
 }
 
 fn histogram() -> Histogram<u64> {
@@ -320,15 +354,20 @@ fn bar(settings: &LoadSettings, length: u64, prefix: &str) -> ProgressBar {
 impl LoadReport {
     /// Whether every consumer read holds every order.
     pub fn complete(&self) -> bool {
-        self.consumers.iter().all(|c| c.missing == 0)
+        self.consumers
+            .iter()
+            .all(|c| c.missing == 0 && c.stale == 0)
     }
 
     /// `12 for shipping, 3 for bonus`.
     fn missing(&self) -> String {
         self.consumers
             .iter()
-            .filter(|c| c.missing > 0)
-            .map(|c| format!("{} for {}", c.missing, c.service))
+            .flat_map(|c| {
+                let missing = (c.missing > 0).then(|| format!("{} for {}", c.missing, c.service));
+                let stale = (c.stale > 0).then(|| format!("{} stale at {}", c.stale, c.service));
+                missing.into_iter().chain(stale)
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -343,6 +382,7 @@ impl LoadReport {
             "postLatencyMs": self.post_latency_ms.json(),
             "toStoredMs": self.consumers.iter().map(|c| (c.service.to_owned(), c.to_stored_ms.json())).collect::<serde_json::Map<_, _>>(),
             "missing": self.consumers.iter().map(|c| (c.service.to_owned(), json!(c.missing))).collect::<serde_json::Map<_, _>>(),
+            "stale": self.consumers.iter().map(|c| (c.service.to_owned(), json!(c.stale))).collect::<serde_json::Map<_, _>>(),
             "unreachable": self.unreachable.iter().map(|o| json!({"service": o.service, "secs": o.total.as_secs_f64(), "times": o.times})).collect::<Vec<_>>(),
             "peakRssKb": self.peak_rss_kb.iter().map(|(label, kb)| json!({"process": label, "kb": kb})).collect::<Vec<_>>(),
         })
@@ -400,8 +440,16 @@ impl LoadReport {
                 if outage.times == 1 { "" } else { "s" }
             );
         }
-        if !self.complete() {
+        if self.consumers.iter().any(|c| c.missing > 0) {
             println!("MISSING     {}", self.missing());
+        }
+        for consumer in self.consumers.iter().filter(|c| c.stale > 0) {
+            println!(
+                "STALE       {} holds {} of these ids as copies stored before the order was placed: \
+                 copies of an earlier history (was order's database reset, but not the topic or \
+                 {}'s database?); not counted, and those orders never arrived",
+                consumer.service, consumer.stale, consumer.service
+            );
         }
         if !self.peak_rss_kb.is_empty() {
             let figures: Vec<String> = self
@@ -428,4 +476,28 @@ pub async fn run_and_print(settings: LoadSettings, as_json: bool) -> anyhow::Res
         report.missing()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_stored_before_its_order_was_placed_is_another_orders() {
+        let placed = 1_000_000;
+        assert_eq!(
+            Found::of(placed, placed + 25),
+            Found::Stored {
+                received_ms: placed + 25
+            }
+        );
+        // A little behind: another host's clock.
+        assert_eq!(
+            Found::of(placed, placed - 300),
+            Found::Stored {
+                received_ms: placed - 300
+            }
+        );
+        assert_eq!(Found::of(placed, placed - 700_000), Found::Stale);
+    }
 }
