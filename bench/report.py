@@ -43,7 +43,9 @@ print("| embedded broker (Tansu, SQLite): raw rdkafka consume | %d |" % embedded
 
 print("\n## orderflow end to end\n")
 print("Throughput: orders from the first order's time to the last shipment or invoice stored."
-      " Latency: from the order's time to its shipment or invoice stored (server clocks, one machine).\n")
+      " Latency: from the order's time to its shipment or invoice stored (server clocks, one machine)."
+      " Each system is first warmed up for 20 s at 1,000 orders/s (Kafka's JVM compiles for its first minute"
+      " of traffic; see `measure` in bench/run), then measured at each client count and at half its best rate.\n")
 print("| system | run | orders | orders/s | of PG inserts/s | of Kafka produce/s | to shipment p50 / p99 ms | to invoice p50 / p99 / max ms | POST p99 ms |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 best = {}
